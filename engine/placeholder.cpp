@@ -1,0 +1,1 @@
+namespace tbptt::engine { int placeholder() { return 0; } }

@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("tbptt " TBPTT_GIT_DESCRIBE); return 0; }
