@@ -1,1 +1,0 @@
-namespace tbptt::results { int placeholder() { return 0; } }
