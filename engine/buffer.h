@@ -1,0 +1,42 @@
+#pragma once
+// A 64-byte aligned float array that only grows. Activation and workspace buffers are sized for
+// the largest window seen so far; smaller windows use a prefix (time-major layouts keep every
+// shape's data contiguous), so the steady state allocates nothing.
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+
+namespace tbptt::engine {
+
+template <class T>
+class Buffer {
+ public:
+  Buffer() = default;
+  explicit Buffer(size_t n) { grow(n); }
+
+  // Ensures room for n elements; growing discards the contents (they are rewritten every window).
+  void grow(size_t n) {
+    if (n <= size_) return;
+    const size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+    T* p = static_cast<T*>(std::aligned_alloc(64, bytes));
+    if (!p) throw std::bad_alloc();
+    data_.reset(p);
+    size_ = n;
+  }
+  void zero() { std::memset(static_cast<void*>(data_.get()), 0, size_ * sizeof(T)); }
+
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  std::unique_ptr<T, Free> data_;
+  size_t size_ = 0;
+};
+
+}  // namespace tbptt::engine

@@ -1,0 +1,121 @@
+#pragma once
+// The model: input stage -> recurrent stack -> head -> loss, run one TBPTT window at a time.
+//
+// One training window of T steps with L = 2 layers, cut at step p where the next window starts
+// (p = carry_from; the cut is only made when 0 < p < T, i.e. when windows overlap, k2 > k1):
+//
+//   tokens [T][B] --embedding--> X0 [T][B][E] --layer 0--> X1 [T][B][H] --layer 1--> X2 [T][B][H]
+//                                                                                        |
+//   state --chunk [0,p)--> carry (the state at p) --chunk [p,T)--> final                 | head on the
+//                                                                                        v steps that
+//                                      logits [(T - from) * B][V] <-- X2[from .. T) <----+ carry loss
+//
+// Backward visits the chunks last to first and, inside each, the layers top to bottom: the
+// gradient of chunk [p,T)'s initial state is chunk [0,p)'s final-state gradient, and chunk
+// [0,p)'s initial-state gradient is the window's (exposed for tests). The carried state crosses
+// into the next window as a plain copy: no gradient ever flows between windows.
+
+#include <cstdint>
+#include <dnnl.hpp>
+#include <span>
+#include <vector>
+
+#include "engine/buffer.h"
+#include "engine/layers.h"
+#include "engine/model_config.h"
+#include "engine/param_layout.h"
+#include "engine/recurrent_layer.h"
+
+namespace tbptt::engine {
+
+// The engine's view of one window (the data library fills it; pointers stay owned by the caller).
+struct WindowBatch {
+  int T = 0, B = 0;
+  int new_from = 0;    // steps [new_from, T) carry the loss; [0, new_from) is the re-run overlap
+  int carry_from = 0;  // the next window starts from the state after this many steps
+  bool reset = false;  // the state is zero at step 0
+  const int32_t* tokens = nullptr;        // [T][B] token inputs, or
+  const float* features = nullptr;        // [T][B][I] dense inputs
+  const int32_t* target_ids = nullptr;    // [T][B] class targets (< 0: none), or
+  const float* target_values = nullptr;   // [T][B][O] regression targets
+  const uint8_t* has_target = nullptr;    // [T][B]
+};
+
+// Hidden state of every layer, [L][B][H]; c only for the LSTM.
+struct RecurrentState {
+  int L = 0, B = 0, H = 0;
+  bool lstm = false;
+  std::vector<float> h, c;
+  RecurrentState() = default;
+  RecurrentState(int layers, int batch, int hidden, bool with_c);
+  void resize(int batch);
+  StatePtr at(int l) { return {h.data() + static_cast<size_t>(l) * B * H, c.empty() ? nullptr : c.data() + static_cast<size_t>(l) * B * H}; }
+  void zero();
+};
+
+struct PassTimes {
+  double forward = 0, backward = 0;  // seconds
+};
+
+// What a window of T steps and B rows needs besides parameters, gradients and optimizer state.
+struct MemoryEstimate {
+  size_t parameters = 0;     // bytes of one flat buffer (params; grads and each optimizer moment are the same)
+  size_t activations = 0;    // X, dX, logits, states
+  size_t workspace = 0;      // oneDNN forward->backward workspace of every layer and chunk
+  size_t scratchpad = 0;     // oneDNN scratchpad (shared)
+};
+
+class Model {
+ public:
+  static constexpr int kMaxLayers = 64;
+
+  Model(const ModelConfig& config, uint64_t seed);
+
+  const ModelConfig& config() const { return config_; }
+  const ParamLayout& layout() const { return layout_; }
+  std::span<float> params() { return {params_.data(), layout_.size()}; }
+  std::span<const float> params() const { return {params_.data(), layout_.size()}; }
+
+  RecurrentState make_state(int B) const;
+
+  // Forward over the window from `state`, then backward: grads = d(sum of the window's per-target
+  // losses)/d(params). The sum is unnormalised; the caller divides by the global target count.
+  // On return `state` holds the state after w.carry_from steps (the next window's initial state).
+  LossSums forward_backward(std::span<float> grads, RecurrentState& state, const WindowBatch& w,
+                            PassTimes* times = nullptr);
+
+  // Forward only (no workspace, no gradient); `state` advances to the end of the window. The loss
+  // covers the same steps training would: [new_from, T), or the last step for a last_step head.
+  LossSums forward(RecurrentState& state, const WindowBatch& w);
+
+  // d(loss sum)/d(initial state) from the last forward_backward.
+  const RecurrentState& initial_state_grad() const { return dstate0_; }
+
+  // Bytes a training window of (T, B) needs, from oneDNN's own workspace/scratchpad queries.
+  MemoryEstimate estimate(int T, int B);
+
+ private:
+  void reserve(int T, int B);
+  const float* input(const WindowBatch& w);  // embedding output or the dense features
+  float* X(int l) { return acts_[l].data(); }
+  float* dX(int l) { return dacts_[l].data(); }
+  int head_from(const WindowBatch& w) const;
+  LossSums head_loss(const WindowBatch& w, int from, bool grad);
+  void check(const WindowBatch& w) const;
+
+  ModelConfig config_;
+  ParamLayout layout_;
+  Buffer<float> params_;
+
+  dnnl::engine dnnl_engine_;
+  dnnl::stream stream_;
+  std::vector<RecurrentLayer> layers_;
+  Scratchpad scratch_;
+
+  std::vector<Buffer<float>> acts_, dacts_;  // X0..XL, dX0..dXL, each [T][B][width]
+  Buffer<float> logits_;                     // [T*B][outputs]; becomes dlogits in place
+  Buffer<char> workspace_;                   // every (layer, chunk)'s oneDNN workspace
+  RecurrentState carry_, final_, zero_, dcarry_, dstate0_;
+};
+
+}  // namespace tbptt::engine

@@ -1,0 +1,51 @@
+#pragma once
+// What a model is: input stage -> recurrent stack -> head -> loss.
+//
+// Dimensions, named once and used everywhere in the engine:
+//   T  steps in a window            B  batch rows (of this rank)
+//   I  input features of a layer   H  hidden units
+//   G  gates of the cell            L  recurrent layers
+//   V  vocabulary (token inputs, or classes of the head)
+//   E  embedding width              O  outputs of a regression head
+
+#include <cstdint>
+#include <string>
+
+namespace tbptt::engine {
+
+enum class Cell { lstm, gru, rnn_tanh };
+enum class Head { every_step, last_step };  // the head reads every step, or the last step of each window
+enum class Loss { cross_entropy, mse };
+enum class Precision { f32, bf16 };
+
+struct ModelConfig {
+  Cell cell = Cell::lstm;
+  int layers = 1;        // L
+  int hidden = 128;      // H
+  int vocab = 0;         // V of token inputs; 0 = dense inputs of width `input`
+  int embedding = 0;     // E (token inputs only)
+  int input = 0;         // I of dense inputs (vocab == 0)
+  int outputs = 0;       // V classes (cross_entropy) or O values (mse)
+  Head head = Head::every_step;
+  Loss loss = Loss::cross_entropy;
+  double init_scale = 0;  // 0 = PyTorch's default init; s > 0 = uniform(-s, s) for every tensor
+  Precision precision = Precision::f32;
+
+  bool token_input() const { return vocab > 0; }
+  int input_width() const { return token_input() ? embedding : input; }  // I of layer 0
+  int layer_input(int l) const { return l == 0 ? input_width() : hidden; }
+
+  // Throws tbptt::ConfigError naming the setting (as its YAML key) and what is allowed.
+  void validate() const;
+};
+
+// Gates of the oneDNN cell (G) and bias rows (linear-before-reset GRU has one extra).
+int gates(Cell cell);
+int bias_gates(Cell cell);
+
+const char* name(Cell cell);
+const char* name(Head head);
+const char* name(Loss loss);
+const char* name(Precision precision);
+
+}  // namespace tbptt::engine

@@ -1,1 +1,0 @@
-namespace tbptt::engine { int placeholder() { return 0; } }

@@ -1,0 +1,63 @@
+#include "engine/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace tbptt::engine {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TruncatedTrainer::TruncatedTrainer(Model& model, const TrainerConfig& config, int B, GradientReducer* reducer)
+    : model_(model), config_(config), reducer_(reducer), optimizer_(config.optimizer, model.layout().size()),
+      schedule_(config.schedule, config.optimizer.lr, config.total_updates), state_(model.make_state(B)),
+      grads_(model.layout().size()) {}
+
+UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
+  UpdateStats s;
+  if (w.reset || !config_.carry_state) state_.zero();
+  const std::span<float> grads{grads_.data(), model_.layout().size()};
+  const LossSums local = model_.forward_backward(grads, state_, w, &s.pass);
+
+  const auto t_reduce = std::chrono::steady_clock::now();
+  double sums[3] = {local.loss, local.correct, static_cast<double>(local.targets)};
+  if (reducer_) reducer_->allreduce_sum(grads, sums);
+  s.allreduce = seconds_since(t_reduce);
+
+  s.targets = static_cast<int64_t>(sums[2]);
+  s.lr = schedule_.lr();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  s.loss = s.targets ? sums[0] / sums[2] : nan;
+  s.accuracy = model_.config().loss == Loss::cross_entropy && s.targets ? sums[1] / sums[2] : nan;
+  s.grad_norm = nan;
+  ++updates_;
+  if (s.targets > 0) {
+    const auto t_opt = std::chrono::steady_clock::now();
+    double scale = 1.0 / sums[2];
+    s.grad_norm = global_norm(grads, scale);
+    if (config_.clip_grad_norm > 0) {
+      const double coef = config_.clip_grad_norm / (s.grad_norm + 1e-6);  // torch.nn.utils.clip_grad_norm_
+      if (coef < 1) scale *= coef;
+    }
+    // A non-finite loss or norm is reported, never applied: the caller stops the run as diverged.
+    if (std::isfinite(s.grad_norm) && std::isfinite(s.loss)) {
+      optimizer_.step(model_.params(), grads, scale, s.lr);
+      s.stepped = true;
+    }
+    s.optimizer = seconds_since(t_opt);
+  }
+  schedule_.on_update(updates_);
+  return s;
+}
+
+LossSums evaluate_window(Model& model, RecurrentState& state, const WindowBatch& w) {
+  if (w.reset) state.zero();
+  return model.forward(state, w);
+}
+
+}  // namespace tbptt::engine

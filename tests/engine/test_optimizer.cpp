@@ -1,0 +1,152 @@
+// Acceptance 4 (second half): optimizer steps against values computed by hand from the update
+// rules of torch.optim; gradient clipping; learning-rate schedules.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/error.h"
+#include "engine/optimizer.h"
+#include "engine/schedule.h"
+#include "engine/trainer.h"
+#include "tests/engine/reference_model.h"
+
+namespace tbptt::engine::testing {
+namespace {
+
+TEST(Optimizer, SgdMomentumWeightDecayByHand) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::sgd, c.momentum = 0.9, c.weight_decay = 0.01;
+  Optimizer opt(c, 2);
+  std::vector<float> p = {1.0f, -2.0f};
+  const std::vector<float> g = {0.5f, 0.25f};
+  // Step 1: d = g + 0.01 p = (0.51, 0.23); buf = d; p -= 0.1 d  -> (0.949, -2.023)
+  opt.step(p, g, 1.0, 0.1);
+  EXPECT_NEAR(p[0], 0.949, 1e-6);
+  EXPECT_NEAR(p[1], -2.023, 1e-6);
+  // Step 2: d = (0.50949, 0.22977); buf = 0.9 (0.51, 0.23) + d = (0.96849, 0.43677); p -= 0.1 buf
+  opt.step(p, g, 1.0, 0.1);
+  EXPECT_NEAR(p[0], 0.852151, 1e-6);
+  EXPECT_NEAR(p[1], -2.066677, 1e-6);
+}
+
+TEST(Optimizer, SgdNesterovByHand) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::sgd, c.momentum = 0.9, c.nesterov = true;
+  Optimizer opt(c, 1);
+  std::vector<float> p = {1.0f};
+  // d = 0.5; buf = 0.5; nesterov d' = d + 0.9 buf = 0.95; p = 1 - 0.1 * 0.95
+  opt.step(p, std::vector<float>{0.5f}, 1.0, 0.1);
+  EXPECT_NEAR(p[0], 0.905, 1e-6);
+}
+
+TEST(Optimizer, GradScaleFoldsAveragingIntoTheStep) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::sgd;
+  Optimizer opt(c, 1);
+  std::vector<float> p = {0.0f};
+  opt.step(p, std::vector<float>{8.0f}, 0.25, 0.5);  // p -= 0.5 * 8 * 0.25
+  EXPECT_FLOAT_EQ(p[0], -1.0f);
+}
+
+TEST(Optimizer, AdamByHand) {
+  Optimizer opt(OptimizerConfig{}, 1);  // adam, b1 0.9, b2 0.999, eps 1e-8
+  std::vector<float> p = {1.0f};
+  // Step 1: m = 0.05, v = 0.00025; m/(1-0.9) = 0.5, sqrt(v/(1-0.999)) = 0.5 -> p = 1 - 0.1 * 0.5/(0.5 + 1e-8)
+  opt.step(p, std::vector<float>{0.5f}, 1.0, 0.1);
+  EXPECT_NEAR(p[0], 0.900000002, 1e-7);
+  // Step 2 (g = -0.25): m = 0.02, v = 0.00031225; p -= 0.1 * (0.02/0.19) / (sqrt(0.00031225/0.001999) + 1e-8)
+  opt.step(p, std::vector<float>{-0.25f}, 1.0, 0.1);
+  EXPECT_NEAR(p[0], 0.8733662987, 1e-6);
+  EXPECT_EQ(opt.steps(), 2);
+}
+
+TEST(Optimizer, AdamWDecaysDecoupled) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::adamw, c.weight_decay = 0.1;
+  Optimizer opt(c, 1);
+  std::vector<float> p = {1.0f};
+  opt.step(p, std::vector<float>{0.5f}, 1.0, 0.1);  // p = 1 * (1 - 0.1 * 0.1) - 0.1 (Adam's first step)
+  EXPECT_NEAR(p[0], 0.89, 1e-6);
+}
+
+TEST(Optimizer, RejectsImpossibleSettings) {
+  OptimizerConfig c;
+  c.lr = 0;
+  EXPECT_THROW(Optimizer(c, 1), ConfigError);
+  c = OptimizerConfig{};
+  c.nesterov = true;  // adam
+  try {
+    Optimizer(c, 1);
+    FAIL() << "nesterov with adam accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.setting(), "train.optimizer.nesterov");
+  }
+  EXPECT_THROW(optimizer_kind("adagrad"), ConfigError);
+}
+
+TEST(Optimizer, GlobalNormIsTheL2Norm) {
+  const std::vector<float> g = {3.0f, 4.0f, 0.0f, 12.0f};
+  EXPECT_DOUBLE_EQ(global_norm(g, 1.0), 13.0);
+  EXPECT_DOUBLE_EQ(global_norm(g, 0.5), 6.5);
+}
+
+// The trainer clips as torch.nn.utils.clip_grad_norm_ does and reports the norm before clipping.
+TEST(Trainer, ClipsToTheMaximumNorm) {
+  ModelConfig m;
+  m.hidden = 6, m.vocab = 5, m.embedding = 4, m.outputs = 5;
+  Model model(m, 1);
+  TrainerConfig tc;
+  tc.optimizer.kind = OptimizerKind::sgd, tc.optimizer.lr = 1.0, tc.clip_grad_norm = 1e-3;
+  TruncatedTrainer trainer(model, tc, 2);
+  OwnedWindow w = make_window(m, 5, 2, 0, 5, 3);
+  const std::vector<float> before(model.params().begin(), model.params().end());
+  const UpdateStats s = trainer.update(w.view);
+  const double expected_norm = global_norm(trainer.grads(), 1.0 / static_cast<double>(s.targets));
+  EXPECT_DOUBLE_EQ(s.grad_norm, expected_norm);
+  ASSERT_GT(s.grad_norm, 1e-3);
+  double moved = 0;
+  for (size_t i = 0; i < before.size(); ++i) moved += std::pow(model.params()[i] - before[i], 2);
+  EXPECT_NEAR(std::sqrt(moved), 1e-3 * s.grad_norm / (s.grad_norm + 1e-6), 1e-7);
+}
+
+TEST(Schedule, StepDecaysAfterEpoch) {
+  ScheduleConfig c;
+  c.kind = ScheduleKind::step, c.after_epoch = 2, c.factor = 0.5;
+  LrSchedule s(c, 1.0, 100);
+  s.on_epoch_end(1);
+  EXPECT_DOUBLE_EQ(s.lr(), 1.0);
+  s.on_epoch_end(2);
+  EXPECT_DOUBLE_EQ(s.lr(), 0.5);
+  s.on_epoch_end(3);
+  EXPECT_DOUBLE_EQ(s.lr(), 0.25);
+}
+
+TEST(Schedule, PlateauWaitsForPatience) {
+  ScheduleConfig c;
+  c.kind = ScheduleKind::plateau, c.factor = 0.25, c.patience = 1;
+  LrSchedule s(c, 1.0, 100);
+  s.on_eval(1.0);
+  s.on_eval(1.1);  // one bad evaluation: within patience
+  EXPECT_DOUBLE_EQ(s.lr(), 1.0);
+  s.on_eval(1.2);  // two in a row: decay
+  EXPECT_DOUBLE_EQ(s.lr(), 0.25);
+  s.on_eval(0.9);
+  EXPECT_DOUBLE_EQ(s.lr(), 0.25);
+}
+
+TEST(Schedule, CosineWithWarmup) {
+  ScheduleConfig c;
+  c.kind = ScheduleKind::cosine, c.warmup = 2, c.min_lr = 0.1;
+  LrSchedule s(c, 1.0, 10);
+  EXPECT_DOUBLE_EQ(s.lr(), 0.5);  // first update: 1/2 of the warm-up
+  s.on_update(1);
+  EXPECT_DOUBLE_EQ(s.lr(), 1.0);
+  s.on_update(6);  // half way through the 8 cosine updates
+  EXPECT_NEAR(s.lr(), 0.55, 1e-12);
+  s.on_update(10);
+  EXPECT_NEAR(s.lr(), 0.1, 1e-12);
+}
+
+}  // namespace
+}  // namespace tbptt::engine::testing
