@@ -1,1 +1,0 @@
-namespace tbptt::data { int placeholder() { return 0; } }
