@@ -43,12 +43,21 @@ bool less_nan_last(double a, double b) {
   return a < b;
 }
 
+// Runs sharing the values of the --by keys. Its statistics cover only its completed runs: the
+// loss of a run that failed early says nothing about the setting.
 struct Group {
   std::vector<std::string> key;  // the --by values, as text
   std::vector<const RunSummary*> runs;
-  std::vector<double> final_valid() const {
+
+  std::vector<const RunSummary*> completed() const {
+    std::vector<const RunSummary*> done;
+    for (const auto* run : runs)
+      if (run->status == "completed") done.push_back(run);
+    return done;
+  }
+  std::vector<double> completed_values(double RunSummary::*member) const {
     std::vector<double> values;
-    for (const auto* run : runs) values.push_back(run->final_valid_loss);
+    for (const auto* run : completed()) values.push_back(run->*member);
     return values;
   }
 };
@@ -71,34 +80,30 @@ std::vector<Group> make_groups(const SweepSummary& sweep, const std::vector<std:
     ordered.push_back(std::move(group));
   }
   std::stable_sort(ordered.begin(), ordered.end(), [](const Group& a, const Group& b) {
-    return less_nan_last(mean(a.final_valid()), mean(b.final_valid()));
+    return less_nan_last(mean(a.completed_values(&RunSummary::final_valid_loss)),
+                         mean(b.completed_values(&RunSummary::final_valid_loss)));
   });
   return ordered;
 }
 
 TextTable groups_table(const std::vector<Group>& groups, const std::vector<std::string>& by,
                        const Style& style) {
-  TextTable table{"Groups by " + to_text(by) + " (by mean final valid loss)", by, {}};
-  for (const char* name : {"runs", "final_valid_mean", "final_valid_std", "final_valid_min",
-                           "best_valid_min", "tokens_per_s_median"})
+  TextTable table{"Groups by " + to_text(by) + " (by mean final valid loss of completed runs)", by, {}};
+  for (const char* name : {"runs", "completed", "final_valid_mean", "final_valid_std",
+                           "final_valid_min", "best_valid_min", "tokens_per_s_median"})
     table.header.emplace_back(name);
   table.header.push_back(style.memory_header("peak_rss_max"));
   for (const auto& group : groups) {
-    std::vector<double> best, rates, memory;
-    for (const auto* run : group.runs) {
-      best.push_back(run->best_valid_loss);
-      rates.push_back(run->tokens_per_s);
-      memory.push_back(run->peak_rss_bytes);
-    }
+    const std::vector<double> valid = group.completed_values(&RunSummary::final_valid_loss);
     std::vector<std::string> row = group.key;
-    const std::vector<double> valid = group.final_valid();
     row.push_back(std::to_string(group.runs.size()));
+    row.push_back(std::to_string(group.completed().size()));
     row.push_back(style.loss(mean(valid)));
     row.push_back(style.loss(stddev(valid)));
     row.push_back(style.loss(minimum(valid)));
-    row.push_back(style.loss(minimum(best)));
-    row.push_back(style.rate(median(rates)));
-    row.push_back(style.memory(maximum(memory)));
+    row.push_back(style.loss(minimum(group.completed_values(&RunSummary::best_valid_loss))));
+    row.push_back(style.rate(median(group.completed_values(&RunSummary::tokens_per_s))));
+    row.push_back(style.memory(maximum(group.completed_values(&RunSummary::peak_rss_bytes))));
     table.rows.push_back(std::move(row));
   }
   return table;

@@ -1,8 +1,9 @@
 #pragma once
 // `tbptt report RESULTS.h5`: the sweep as a table a person reads in a terminal, or as CSV /
 // Markdown for a notebook or a paper. Sections, in order:
-//   Groups    (only with --by) one row per combination of the --by keys: runs, mean / std / min
-//             of the final valid loss, median tokens/s, largest peak memory; by mean loss
+//   Groups    (only with --by) one row per combination of the --by keys: runs, completed runs,
+//             and over the completed ones: mean / std / min of the final valid loss, best valid
+//             loss, median tokens/s, largest peak memory; ordered by the mean loss
 //   Runs      one row per run, by final valid loss (ascending, missing last); with --by, runs of
 //             a group stay together, groups in the order of the Groups section
 //   Failures  runs whose status is not `completed`, with their error

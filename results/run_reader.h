@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "results/errors.h"
 #include "results/schema.h"
 #include "results/value.h"
 

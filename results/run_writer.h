@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "results/errors.h"
 #include "results/run_reader.h"
 #include "results/schema.h"
 #include "results/value.h"
