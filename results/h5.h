@@ -51,7 +51,6 @@ class Handle {
   ~Handle() { reset(); }
 
   hid_t get() const { return id_; }
-  explicit operator bool() const { return id_ >= 0; }
   // Closes now; returns HDF5's status so a failed close of a file (its final flush) can be reported.
   herr_t reset();
 

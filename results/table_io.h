@@ -73,8 +73,6 @@ class TableWriter {
     pending_.clear();
   }
 
-  void close() { datasets_.clear(); }
-
  private:
   static constexpr hsize_t kChunkRows = 512;  // 4 KiB per float64 chunk
   const std::vector<Column<Row>>* columns_;
