@@ -202,19 +202,31 @@ LossSums Model::forward(RecurrentState& state, const WindowBatch& w) {
   return head_loss(w, head_from(w), false);
 }
 
-MemoryEstimate Model::estimate(int T, int B) {
+MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
+  config.validate();
   MemoryEstimate m;
-  m.parameters = layout_.size() * sizeof(float);
-  size_t floats = static_cast<size_t>(T) * B * config_.outputs;  // logits
-  for (int l = 0; l <= config_.layers; ++l)
-    floats += 2 * static_cast<size_t>(T) * B * (l == 0 ? config_.input_width() : config_.hidden);
-  floats += 5 * static_cast<size_t>(config_.layers) * B * config_.hidden * (config_.cell == Cell::lstm ? 2 : 1);
+  m.parameters = ParamLayout(config).size() * sizeof(float);
+  const size_t TB = static_cast<size_t>(T) * B;
+  size_t floats = TB * config.outputs;  // logits
+  for (int l = 0; l <= config.layers; ++l) floats += 2 * TB * (l == 0 ? config.input_width() : config.hidden);
+  floats += 5 * static_cast<size_t>(config.layers) * B * config.hidden * (config.cell == Cell::lstm ? 2 : 1);
   m.activations = floats * sizeof(float);
-  for (auto& layer : layers_) {
+  const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
+  for (int l = 0; l < config.layers; ++l) {
+    RecurrentLayer layer(cpu, config.cell, config.layer_input(l), config.hidden);
     m.workspace += layer.workspace_bytes(T, B);
     m.scratchpad = std::max(m.scratchpad, layer.scratchpad_bytes(T, B));
   }
   return m;
+}
+
+double update_flops(const ModelConfig& config, int T, int new_steps, int B) {
+  const double TB = static_cast<double>(T) * B;
+  double flops = 0;
+  for (int l = 0; l < config.layers; ++l)
+    flops += 3 * 2 * TB * gates(config.cell) * config.hidden * (config.layer_input(l) + config.hidden);
+  const int head_steps = config.head == Head::last_step ? 1 : new_steps;
+  return flops + 3 * 2 * static_cast<double>(head_steps) * B * config.hidden * config.outputs;
 }
 
 }  // namespace tbptt::engine

@@ -65,6 +65,15 @@ struct MemoryEstimate {
   size_t scratchpad = 0;     // oneDNN scratchpad (shared)
 };
 
+// Bytes a training window of (T, B) needs, from oneDNN's own workspace/scratchpad queries
+// (primitive descriptors only: nothing of the size of the model is allocated).
+MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B);
+
+// GEMM FLOPs of one update over a window of T steps whose newest `new_steps` carry the loss:
+//   recurrent layer: forward 2*T*B*G*H*(I+H), backward twice that
+//   head (every_step on new_steps, last_step on 1 step): 3 x 2*steps*B*H*outputs
+double update_flops(const ModelConfig& config, int T, int new_steps, int B);
+
 class Model {
  public:
   static constexpr int kMaxLayers = 64;
@@ -91,8 +100,6 @@ class Model {
   // d(loss sum)/d(initial state) from the last forward_backward.
   const RecurrentState& initial_state_grad() const { return dstate0_; }
 
-  // Bytes a training window of (T, B) needs, from oneDNN's own workspace/scratchpad queries.
-  MemoryEstimate estimate(int T, int B);
 
  private:
   void reserve(int T, int B);

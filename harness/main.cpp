@@ -1,2 +1,104 @@
-#include <cstdio>
-int main() { std::puts("tbptt " TBPTT_GIT_DESCRIBE); return 0; }
+// tbptt — measure what truncated backpropagation through time costs and buys.
+//
+//   main: parse the command line -> one command -> its exit status
+//     run     a sweep under MPI (sweep_runner)
+//     plan    the runs of a sweep, without training (plan)
+//     report  the table of a results index (results/report)
+//
+// Exit status everywhere: 0 success, 1 some runs failed, 2 bad input or usage.
+
+#include <CLI/CLI.hpp>
+#include <mpi.h>
+
+#include <iostream>
+
+#include "common/error.h"
+#include "harness/config/experiment.h"
+#include "harness/plan.h"
+#include "harness/sweep_runner.h"
+#include "harness/system_info.h"
+#include "results/report.h"
+
+namespace {
+
+using namespace tbptt;
+
+int plan_command(const std::string& path, const std::vector<std::string>& sets) {
+  const auto exp = harness::Experiment::load(path, sets);
+  harness::print_plan(exp, harness::plan_runs(exp), std::cout);
+  return 0;
+}
+
+int run_command(const harness::RunCommand& command) {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  const int status = harness::run_sweep(command);
+  MPI_Finalize();
+  return status;
+}
+
+int report_command(const std::string& index, const std::string& by, const std::string& format) {
+  results::ReportOptions options;
+  options.format = results::parse_report_format(format);
+  for (size_t at = 0; at < by.size();) {
+    const size_t comma = std::min(by.find(',', at), by.size());
+    if (comma > at) options.by.push_back(by.substr(at, comma - at));
+    at = comma + 1;
+  }
+  results::report(index, options, std::cout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tbptt: what truncated backpropagation through time costs and buys.\n"
+               "Write an experiment in YAML, run it with mpirun, analyse one HDF5 file."};
+  app.set_version_flag("--version", "tbptt " + harness::tbptt_version());
+  app.require_subcommand(1);
+
+  harness::RunCommand run;
+  auto* run_cmd = app.add_subcommand("run", "Run every run of an experiment's sweep (under mpirun for several ranks)");
+  run_cmd->add_option("experiment", run.experiment, "Experiment file (YAML)")->required()->check(CLI::ExistingFile);
+  run_cmd->add_option("--set", run.sets, "Override a setting before the sweep expands: dotted.key=YAML (repeatable)");
+  run_cmd->add_option("--out", run.out_dir, "Results folder: OUT/<name>.h5 and OUT/<name>/runs/")->capture_default_str();
+  auto* resume = run_cmd->add_flag("--resume", run.resume, "Continue: skip finished runs, restart the rest from their checkpoints");
+  run_cmd->add_flag("--overwrite", run.overwrite, "Delete this experiment's earlier results first")->excludes(resume);
+
+  std::string plan_path;
+  std::vector<std::string> plan_sets;
+  auto* plan_cmd = app.add_subcommand("plan", "List the runs of a sweep with predicted memory and cost, without training");
+  plan_cmd->add_option("experiment", plan_path, "Experiment file (YAML)")->required()->check(CLI::ExistingFile);
+  plan_cmd->add_option("--set", plan_sets, "Override a setting before the sweep expands: dotted.key=YAML (repeatable)");
+
+  std::string index, by, format = "table";
+  auto* report_cmd = app.add_subcommand("report", "Print a sweep's results: runs by final valid loss, failures, Pareto front");
+  report_cmd->add_option("results", index, "The sweep's index file, e.g. results/NAME.h5")->required()->check(CLI::ExistingFile);
+  report_cmd->add_option("--by", by, "Group by swept keys, comma-separated (short names like k1 work)");
+  report_cmd->add_option("--format", format, "table | csv | markdown")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    if (*run_cmd) return run_command(run);
+    if (*plan_cmd) return plan_command(plan_path, plan_sets);
+    if (*report_cmd) return report_command(index, by, format);
+  } catch (const ConfigError& e) {
+    std::cerr << "tbptt: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "tbptt: " << e.what() << "\n";
+    return 2;
+  }
+  return 2;
+}

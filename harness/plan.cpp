@@ -1,0 +1,89 @@
+#include "harness/plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <ostream>
+
+#include "engine/model.h"
+#include "harness/run_settings.h"
+#include "harness/system_info.h"
+
+namespace tbptt::harness {
+namespace {
+
+// Bytes of one rank: the process as it stands (libraries, MPI) + parameters, gradients and
+// optimizer moments + the training window's buffers, workspace and scratchpad + the largest
+// evaluation window + the training corpus held as int32 tokens.
+int64_t predict_peak(const RunSettings& s, const data::Dataset& dataset, int64_t baseline) {
+  const int rows = s.train.batch / s.ranks_per_run;
+  const engine::MemoryEstimate train = engine::estimate_memory(s.model, s.train.k2, rows);
+  const int moments = s.trainer.optimizer.kind == engine::OptimizerKind::sgd ? (s.trainer.optimizer.momentum > 0) : 2;
+  int64_t bytes = baseline + static_cast<int64_t>(train.parameters) * (2 + moments) +
+                  static_cast<int64_t>(train.activations + train.workspace + train.scratchpad);
+  for (data::Split split : s.eval_splits) {
+    const data::WindowPlan p = eval_plan(s, split, 0, s.ranks_per_run);
+    const engine::MemoryEstimate e = engine::estimate_memory(s.model, p.k2, p.batch / p.ranks);
+    bytes = std::max(bytes, baseline + static_cast<int64_t>(train.parameters) * (2 + moments) +
+                                static_cast<int64_t>(e.activations + e.scratchpad));
+  }
+  if (!dataset.vocabulary().empty()) bytes += 4 * (dataset.steps(data::Split::train) + dataset.steps(data::Split::valid) +
+                                                   dataset.steps(data::Split::test));
+  return bytes;
+}
+
+}  // namespace
+
+std::string swept_text(const SweptValues& swept) {
+  std::string s;
+  for (const auto& [key, value] : swept) s += fmt::format("{}{}={}", s.empty() ? "" : " ", key.substr(key.rfind('.') + 1), value);
+  return s;
+}
+
+std::vector<PlannedRun> plan_runs(const Experiment& experiment) {
+  const int64_t baseline = current_rss_bytes();
+  std::map<std::string, std::unique_ptr<data::Dataset>> datasets;  // by the data section's settings
+  std::vector<PlannedRun> plan;
+  for (size_t i = 0; i < experiment.size(); ++i) {
+    const Run run = experiment.run(i);
+    try {
+      RunSettings s = read_settings(run);
+      std::string data_key;
+      for (const auto& [key, value] : run.params())
+        if (key.rfind("data.", 0) == 0) data_key += key + "=" + std::visit([](const auto& v) { return fmt::format("{}", v); }, value) + "\n";
+      auto& dataset = datasets[data_key];
+      if (!dataset) dataset = std::make_unique<data::Dataset>(s.data);
+      fit_to_data(s.model, dataset->shape());
+      s.model.validate();
+      data::WindowPlan train = s.train;
+      train.ranks = s.ranks_per_run;
+      const int64_t per_epoch = dataset->windows_per_epoch(train);
+      for (data::Split split : s.eval_splits) dataset->windows_per_epoch(eval_plan(s, split, 0, s.ranks_per_run));
+      PlannedRun p{i, run.run_id(), run.swept(), s.ranks_per_run, s.steps > 0 ? s.steps : per_epoch * s.epochs, 0, 0};
+      p.flops = engine::update_flops(s.model, s.train.k2, s.train.k1, s.train.batch) * static_cast<double>(p.updates);
+      p.peak_bytes = predict_peak(s, *dataset, baseline);
+      plan.push_back(std::move(p));
+    } catch (const ConfigError& e) {
+      throw experiment.located(e);
+    }
+  }
+  return plan;
+}
+
+void print_plan(const Experiment& experiment, const std::vector<PlannedRun>& runs, std::ostream& out) {
+  double max_flops = 0;
+  for (const auto& r : runs) max_flops = std::max(max_flops, r.flops);
+  out << fmt::format("{}: {} run{}\n", experiment.name(), runs.size(), runs.size() == 1 ? "" : "s");
+  out << fmt::format("{:>4}  {:<12}  {:>5}  {:>9}  {:>10}  {:>6}  {}\n", "#", "run id", "ranks", "updates", "peak MiB",
+                     "cost", "swept");
+  for (const auto& r : runs)
+    out << fmt::format("{:>4}  {:<12}  {:>5}  {:>9}  {:>10.1f}  {:>6.3f}  {}\n", r.index, r.run_id, r.ranks_per_run,
+                       r.updates, static_cast<double>(r.peak_bytes) / (1 << 20), max_flops > 0 ? r.flops / max_flops : 0.0,
+                       swept_text(r.swept).empty() ? "-" : swept_text(r.swept));
+  for (const auto& skipped : experiment.skipped())
+    out << fmt::format("skipped  #{} {}: {}\n", skipped.index, swept_text(skipped.swept), skipped.reason);
+}
+
+}  // namespace tbptt::harness
