@@ -3,6 +3,8 @@
 #include <omp.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "data/dataset.h"
 #include "engine/trainer.h"
 #include "harness/checkpoint_io.h"
+#include "harness/evaluation.h"
 #include "harness/run_settings.h"
 #include "harness/system_info.h"
 #include "results/run_reader.h"
@@ -22,12 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-engine::WindowBatch view(const data::Window& w) {
-  auto ptr = [](const auto& v) { return v.empty() ? nullptr : v.data(); };
-  return {w.T, w.B, w.new_from, w.carry_from, w.reset, ptr(w.tokens), ptr(w.features), ptr(w.target_ids),
-          ptr(w.target_values), ptr(w.has_target)};
-}
-
 results::Value to_value(const Param& p) {
   return std::visit([](const auto& v) -> results::Value { return v; }, p);
 }
@@ -35,7 +32,11 @@ results::Value to_value(const Param& p) {
 class TrainingRun {
  public:
   TrainingRun(const Run& run, RankGroup& group, const RunEnvironment& env)
-      : run_(run), group_(group), env_(env), s_(read_settings(run)) {}
+      : run_(run), group_(group), env_(env), s_(read_settings(run)) {
+    // Test hook: TBPTT_FAULT_KILL_AFTER_UPDATE=n kills the leader (SIGKILL, like a crash or the OOM
+    // killer) right after update n of any run, once its rows are flushed. Used by tests only.
+    if (const char* n = std::getenv("TBPTT_FAULT_KILL_AFTER_UPDATE")) fault_kill_after_ = std::atoll(n);
+  }
 
   RunResult execute() {
     start_ = Clock::now();
@@ -175,6 +176,10 @@ class TrainingRun {
       if (s_.eval_every > 0 && progress_.updates % s_.eval_every == 0) evaluate_all();
       if (s_.checkpoint_every > 0 && progress_.updates % s_.checkpoint_every == 0) save_checkpoint(trainer_->state());
       if (env_.tick) env_.tick({s_.run_id, progress_.updates, total_updates_, st.loss});
+      if (group_.leader() && fault_kill_after_ == progress_.updates) {
+        if (writer_) writer_->flush();
+        std::raise(SIGKILL);  // a crash, for the kill/resume tests (TBPTT_FAULT_KILL_AFTER_UPDATE)
+      }
       if (group_.stop_agreed()) return;  // time budget reached
     }
   }
@@ -220,29 +225,9 @@ class TrainingRun {
   }
 
   results::EvalRow evaluate(data::Split split) {
-    const data::WindowPlan plan = eval_plan(s_, split, group_.rank(), group_.size());
-    data::WindowIterator windows = dataset_->windows(plan);
-    engine::RecurrentState state = model_->make_state(plan.batch / plan.ranks);
-    data::Window w;
-    double sums[3] = {0, 0, 0};  // loss, correct, targets
-    while (windows.next(w)) {
-      const engine::LossSums s = engine::evaluate_window(*model_, state, view(w));
-      sums[0] += s.loss, sums[1] += s.correct, sums[2] += static_cast<double>(s.targets);
-    }
-    if (eval_sharded(s_, group_.size())) group_.sum(sums);
-    results::EvalRow row;
+    results::EvalRow row = evaluate_split(*model_, *dataset_, s_, split, &group_);
     row.update = progress_.updates;
     row.epoch = last_epoch_;
-    row.split = split == data::Split::valid ? results::Split::valid : results::Split::test;
-    row.targets = static_cast<int64_t>(sums[2]);
-    row.loss = sums[0] / sums[2];
-    if (s_.model.loss == engine::Loss::cross_entropy) {
-      row.perplexity = std::exp(row.loss);
-      row.bits_per_token = row.loss / std::log(2.0);
-      row.accuracy = sums[1] / sums[2];
-    } else {
-      row.mse = row.loss;
-    }
     return row;
   }
 
@@ -298,6 +283,7 @@ class TrainingRun {
   engine::RecurrentState saved_state_;          // the carried state as of progress_
   Progress progress_;
   int64_t total_updates_ = 0, last_eval_ = -1, diverged_at_ = -1, last_epoch_ = 0;
+  int64_t fault_kill_after_ = -1;
   RunResult result_;
 };
 
