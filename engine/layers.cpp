@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "common/error.h"
 #include "engine/parallel.h"
+#include "engine/simd.h"
 
 namespace tbptt::engine {
 
@@ -49,53 +50,85 @@ void gemm(char ta, char tb, int M, int N, int K, const float* A, int lda, const 
 }  // namespace
 
 void linear_forward(float* out, const float* in, const float* weight, int M, int K, int N) {
-  if (M == 0) return;
   gemm('N', 'T', M, N, K, in, K, weight, K, 0.0f, out, N);
 }
 
+TBPTT_VECTOR_CLONES
 void linear_backward(float* din, float* dweight, float* dbias, const float* dout, const float* in,
                      const float* weight, int M, int K, int N) {
-  if (M == 0) return;
   gemm('N', 'N', M, K, N, dout, N, weight, K, 0.0f, din, K);
-  gemm('T', 'N', N, K, M, dout, N, in, K, 1.0f, dweight, K);
-#pragma omp parallel for schedule(static)
-  for (int n = 0; n < N; ++n) {
-    float s = 0;
-    for (int m = 0; m < M; ++m) s += dout[static_cast<size_t>(m) * N + n];
-    dbias[n] += s;
+  gemm('T', 'N', N, K, M, dout, N, in, K, 0.0f, dweight, K);
+  // Column sums: each thread owns a range of columns and adds the rows in order, so the sum is
+  // vectorised along a row and the same whatever the thread count.
+#pragma omp parallel
+  {
+    const auto [n0, n1] = thread_slice(N);
+    for (int64_t n = n0; n < n1; ++n) dbias[n] = 0.0f;
+    for (int m = 0; m < M; ++m) {
+      const float* d = dout + static_cast<size_t>(m) * N;
+#pragma omp simd
+      for (int64_t n = n0; n < n1; ++n) dbias[n] += d[n];
+    }
   }
 }
 
+// One row of logits: bias add, max, softmax and (with grad) softmax - onehot in place. The
+// exponentials are computed once: stored in the row, then scaled by 1 / sum.
+TBPTT_VECTOR_CLONES
 LossSums cross_entropy(float* logits, const float* bias, const int32_t* targets, const uint8_t* has_target,
                        int M, int N, bool grad) {
   for (int m = 0; m < M; ++m)  // checked outside the parallel region: exceptions cannot cross it
     if (has_target[m] && targets[m] >= N)
       throw ConfigError("data.vocab", "target id " + std::to_string(targets[m]),
                         "target ids must lie in [0, " + std::to_string(N) + "), the head's classes");
-  const auto sums = ordered_sum<3>(M, [&](int64_t m, std::array<double, 3>& acc) {
-    float* z = logits + static_cast<size_t>(m) * N;
-    if (!has_target[m] || targets[m] < 0) {
-      if (grad) std::fill_n(z, N, 0.0f);
-      return;
+  ThreadPartials<3> partial{};  // loss, correct, targets
+  check_thread_count();
+#pragma omp parallel
+  {
+    std::array<double, 3> acc{};
+    for (auto [m, end] = thread_slice(M); m < end; ++m) {
+      float* z = logits + static_cast<size_t>(m) * N;
+      const int y = targets[m];
+      if (!has_target[m] || y < 0) {
+        if (grad) std::fill_n(z, N, 0.0f);
+        continue;
+      }
+      float zmax = -INFINITY;
+#pragma omp simd reduction(max : zmax)
+      for (int n = 0; n < N; ++n) {
+        z[n] += bias[n];
+        zmax = z[n] > zmax ? z[n] : zmax;
+      }
+      const float zy = z[y];
+      // Right when the target holds the first maximum (argmax's rule for ties).
+      int earlier_ties = 0;
+      if (zy == zmax) {
+#pragma omp simd reduction(+ : earlier_ties)
+        for (int n = 0; n < y; ++n) earlier_ties += z[n] == zmax;
+      }
+      float sum = 0;
+      if (grad) {
+#pragma omp simd reduction(+ : sum)
+        for (int n = 0; n < N; ++n) {
+          const float e = exp_nonpositive(z[n] - zmax);
+          z[n] = e;
+          sum += e;
+        }
+        const float inv = 1.0f / sum;
+#pragma omp simd
+        for (int n = 0; n < N; ++n) z[n] *= inv;
+        z[y] -= 1.0f;
+      } else {
+#pragma omp simd reduction(+ : sum)
+        for (int n = 0; n < N; ++n) sum += exp_nonpositive(z[n] - zmax);
+      }
+      acc[0] += std::log(static_cast<double>(sum)) - (zy - zmax);
+      acc[1] += zy == zmax && earlier_ties == 0;
+      acc[2] += 1;
     }
-    float zmax = -INFINITY;
-    int argmax = 0;
-    for (int n = 0; n < N; ++n) {
-      z[n] += bias[n];
-      if (z[n] > zmax) zmax = z[n], argmax = n;
-    }
-    double sum = 0;
-    for (int n = 0; n < N; ++n) sum += std::exp(static_cast<double>(z[n] - zmax));
-    const int y = targets[m];
-    acc[0] += std::log(sum) - (z[y] - zmax);
-    acc[1] += argmax == y;
-    acc[2] += 1;
-    if (grad) {
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int n = 0; n < N; ++n) z[n] = std::exp(z[n] - zmax) * inv;
-      z[y] -= 1.0f;
-    }
-  });
+    partial[static_cast<size_t>(omp_get_thread_num())] = acc;
+  }
+  const auto sums = sum_in_thread_order<3>(partial);
   return {sums[0], sums[1], static_cast<int64_t>(sums[2])};
 }
 

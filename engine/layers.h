@@ -16,7 +16,8 @@ void embedding_backward(float* dweight, const float* dout, const int32_t* tokens
 // out[M][N] = in[M][K] * weight[N][K]^T   (PyTorch's nn.Linear; the bias is added by the loss,
 // which reads every logit anyway).
 void linear_forward(float* out, const float* in, const float* weight, int M, int K, int N);
-// din[M][K] = dout[M][N] * weight[N][K];  dweight[N][K] += dout^T * in;  dbias[N] += sum_m dout[m]
+// din[M][K] = dout[M][N] * weight[N][K];  dweight[N][K] = dout^T * in;  dbias[N] = sum_m dout[m].
+// The head's gradients are written, not accumulated: the update need not zero them first.
 void linear_backward(float* din, float* dweight, float* dbias, const float* dout, const float* in,
                      const float* weight, int M, int K, int N);
 

@@ -147,12 +147,13 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
 
   // 4. Backward: head, then chunks last to first, layers top to bottom, then the embedding.
   const auto t_back = std::chrono::steady_clock::now();
-  // oneDNN's RNN backward accumulates into its weight gradients: zero once per update, never per call.
+  // oneDNN's RNN backward and the embedding's scatter accumulate into their gradients: zero them
+  // once per update, never per call. The head (last in the layout) writes its gradients.
   float* G = grads.data();
-  const auto n = static_cast<int64_t>(grads.size());
+  const TensorSlot& head_w = layout_.slot("head.weight");
+  const auto n = static_cast<int64_t>(head_w.offset);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) G[i] = 0.0f;
-  const TensorSlot& head_w = layout_.slot("head.weight");
   float* dtop = dX(L);
   std::fill_n(dtop, static_cast<size_t>(from) * B * H, 0.0f);  // steps without loss send no gradient
   linear_backward(dtop + static_cast<size_t>(from) * B * H, G + head_w.offset, G + layout_.slot("head.bias").offset,
