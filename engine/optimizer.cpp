@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "engine/parallel.h"
+#include "engine/simd.h"
 
 namespace tbptt::engine {
 
@@ -45,58 +46,93 @@ std::vector<std::pair<std::string, std::span<float>>> Optimizer::state() {
   return {};
 }
 
+namespace {
+
+// The update rules as flat loops over the whole buffer (one pass, vectorised: see simd.h). Their
+// scalars are computed once per step by Optimizer::step.
+struct SgdScalars {
+  float scale, wd, mu, lr;
+  bool nesterov;
+};
+
+TBPTT_VECTOR_CLONES
+void sgd_step(float* p, const float* g, float* m, int64_t n, SgdScalars s) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float d = g[i] * s.scale + s.wd * p[i];
+    if (s.mu > 0) {
+      m[i] = s.mu * m[i] + d;  // PyTorch: the first step's buffer is d itself (m starts at 0)
+      d = s.nesterov ? d + s.mu * m[i] : m[i];
+    }
+    p[i] -= s.lr * d;
+  }
+}
+
+struct AdamScalars {
+  float scale, wd, b1, b2, one_minus_b1, one_minus_b2, eps, step_size, inv_sqrt_bc2, decay;
+  bool decoupled;
+};
+
+TBPTT_VECTOR_CLONES
+void adam_step(float* p, const float* g, float* m, float* v, int64_t n, AdamScalars s) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float d = g[i] * s.scale;
+    if (s.decoupled) {
+      p[i] *= s.decay;
+    } else {
+      d += s.wd * p[i];
+    }
+    m[i] = s.b1 * m[i] + s.one_minus_b1 * d;
+    v[i] = s.b2 * v[i] + s.one_minus_b2 * d * d;
+    p[i] -= s.step_size * m[i] / (std::sqrt(v[i]) * s.inv_sqrt_bc2 + s.eps);
+  }
+}
+
+}  // namespace
+
 void Optimizer::step(std::span<float> params, std::span<const float> grads, double grad_scale, double lr) {
   ++steps_;
   const auto n = static_cast<int64_t>(n_);
-  float* p = params.data();
-  const float* g = grads.data();
   const float scale = static_cast<float>(grad_scale), wd = static_cast<float>(config_.weight_decay);
-  float* m = m_.data();
-  float* v = v_.data();
   if (config_.kind == OptimizerKind::sgd) {
-    const float mu = static_cast<float>(config_.momentum), a = static_cast<float>(lr);
-    const bool nesterov = config_.nesterov;
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      float d = g[i] * scale + wd * p[i];
-      if (mu > 0) {
-        m[i] = mu * m[i] + d;  // PyTorch: the first step's buffer is d itself (m starts at 0)
-        d = nesterov ? d + mu * m[i] : m[i];
-      }
-      p[i] -= a * d;
-    }
+    sgd_step(params.data(), grads.data(), m_.data(), n,
+             {scale, wd, static_cast<float>(config_.momentum), static_cast<float>(lr), config_.nesterov});
     return;
   }
   // Adam / AdamW as torch.optim: denom = sqrt(v) / sqrt(1 - b2^t) + eps, p -= lr / (1 - b1^t) * m / denom.
   // Scalars in double, cast once, as PyTorch does (1 - 0.9f in float is off by 2e-7).
-  const float b1 = static_cast<float>(config_.beta1), b2 = static_cast<float>(config_.beta2);
-  const float one_minus_b1 = static_cast<float>(1.0 - config_.beta1), one_minus_b2 = static_cast<float>(1.0 - config_.beta2);
-  const float eps = static_cast<float>(config_.eps);
   const double t = static_cast<double>(steps_);
-  const float step_size = static_cast<float>(lr / (1.0 - std::pow(config_.beta1, t)));
-  const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(config_.beta2, t)));
-  const bool decoupled = config_.kind == OptimizerKind::adamw;
-  const float decay = static_cast<float>(1.0 - lr * config_.weight_decay);
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float d = g[i] * scale;
-    if (decoupled) {
-      p[i] *= decay;
-    } else {
-      d += wd * p[i];
-    }
-    m[i] = b1 * m[i] + one_minus_b1 * d;
-    v[i] = b2 * v[i] + one_minus_b2 * d * d;
-    p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-  }
+  const AdamScalars s{scale,
+                      wd,
+                      static_cast<float>(config_.beta1),
+                      static_cast<float>(config_.beta2),
+                      static_cast<float>(1.0 - config_.beta1),
+                      static_cast<float>(1.0 - config_.beta2),
+                      static_cast<float>(config_.eps),
+                      static_cast<float>(lr / (1.0 - std::pow(config_.beta1, t))),
+                      static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(config_.beta2, t))),
+                      static_cast<float>(1.0 - lr * config_.weight_decay),
+                      config_.kind == OptimizerKind::adamw};
+  adam_step(params.data(), grads.data(), m_.data(), v_.data(), n, s);
 }
 
+// Each thread sums its slice in double (vectorised), the slices are added in thread order.
+TBPTT_VECTOR_CLONES
 double global_norm(std::span<const float> grads, double scale) {
   const float* g = grads.data();
-  const auto s = ordered_sum<1>(static_cast<int64_t>(grads.size()), [&](int64_t i, std::array<double, 1>& acc) {
-    acc[0] += static_cast<double>(g[i]) * g[i];
-  });
-  return std::sqrt(s[0]) * scale;
+  const auto n = static_cast<int64_t>(grads.size());
+  ThreadPartials<1> partial{};
+  check_thread_count();
+#pragma omp parallel
+  {
+    const auto [i0, i1] = thread_slice(n);
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = i0; i < i1; ++i) acc += static_cast<double>(g[i]) * g[i];
+    partial[static_cast<size_t>(omp_get_thread_num())][0] = acc;
+  }
+  return std::sqrt(sum_in_thread_order<1>(partial)[0]) * scale;
 }
 
 }  // namespace tbptt::engine
