@@ -10,7 +10,13 @@
 #include <CLI/CLI.hpp>
 #include <mpi.h>
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include "common/error.h"
 #include "harness/config/experiment.h"
@@ -30,9 +36,21 @@ int plan_command(const std::string& path, const std::vector<std::string>& sets) 
 }
 
 int run_command(const harness::RunCommand& command) {
+  // A rank must not outlive its launcher: if mpirun (or the node's daemon) is killed, even with
+  // SIGKILL, the kernel kills this rank too, so nothing keeps writing results nobody awaits.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;  // the launcher died before prctl took effect
+  // Bad input is found before MPI starts: exit 2, nothing written, one message (from rank 0).
+  std::optional<harness::PreparedSweep> sweep;
+  try {
+    sweep.emplace(harness::prepare_sweep(command));
+  } catch (const std::exception& e) {
+    if (harness::launcher_rank() == 0) std::cerr << "tbptt: " << e.what() << "\n";
+    return 2;
+  }
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-  const int status = harness::run_sweep(command);
+  const int status = harness::run_sweep(command, *sweep);
   MPI_Finalize();
   return status;
 }
@@ -77,6 +95,11 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--by", by, "Group by swept keys, comma-separated (short names like k1 work)");
   report_cmd->add_option("--format", format, "table | csv | markdown")->capture_default_str();
 
+  const std::set<std::string> commands = {"run", "plan", "report"};
+  if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
+    std::cerr << "tbptt: unknown command '" << argv[1] << "'; commands: run, plan, report (see tbptt --help)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

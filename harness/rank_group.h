@@ -60,7 +60,7 @@ class RankGroup : public engine::GradientReducer {
   // After an exception on this rank: tell the peers (one flagged round) and leave the run.
   void fail();
 
-  // Same parameters on every rank? (max and min of a 64-bit hash over the group)
+  // Same parameters on every rank? One round over a 40-bit hash of the bytes.
   bool replicas_identical(std::span<const float> params);
 
   void reset_flags() { stop_ = interrupt_ = stop_agreed_ = false; }

@@ -36,6 +36,12 @@ class TrainingRun {
     // Test hook: TBPTT_FAULT_KILL_AFTER_UPDATE=n kills the leader (SIGKILL, like a crash or the OOM
     // killer) right after update n of any run, once its rows are flushed. Used by tests only.
     if (const char* n = std::getenv("TBPTT_FAULT_KILL_AFTER_UPDATE")) fault_kill_after_ = std::atoll(n);
+    // Replicas must stay bitwise identical: checked every 100 updates in debug builds, and every
+    // n with TBPTT_CHECK_REPLICAS=n (the data-parallel tests use 1).
+#ifndef NDEBUG
+    replica_check_every_ = 100;
+#endif
+    if (const char* n = std::getenv("TBPTT_CHECK_REPLICAS")) replica_check_every_ = std::atoll(n);
   }
 
   RunResult execute() {
@@ -137,6 +143,9 @@ class TrainingRun {
     a.emplace_back("version.mpi", mpi_version());
     a.emplace_back("hosts", hosts);
     a.emplace_back("ranks", static_cast<int64_t>(group_.size()));
+    int world_rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    a.emplace_back("leader_world_rank", static_cast<int64_t>(world_rank));
     a.emplace_back("threads_per_rank", static_cast<int64_t>(omp_get_max_threads()));
     a.emplace_back("parameter_count", static_cast<int64_t>(model_->layout().size()));
     a.emplace_back("workspace_bytes", static_cast<int64_t>(engine::estimate_memory(s_.model, s_.train.k2, rows).workspace));
@@ -160,6 +169,7 @@ class TrainingRun {
       if (s_.max_time > 0 && group_.leader() && seconds_since(start_) > s_.max_time) group_.request_stop();
 
       const engine::UpdateStats st = trainer_->update(view(w));
+      if (replica_check_every_ > 0 && trainer_->updates() % replica_check_every_ == 0) check_replicas();
       const int64_t tokens = static_cast<int64_t>(w.T - w.new_from) * s_.train.batch;
       progress_ = {batches_->cursor(), trainer_->updates(), progress_.tokens + tokens};
       saved_state_.h = trainer_->state().h, saved_state_.c = trainer_->state().c;
@@ -182,6 +192,13 @@ class TrainingRun {
       }
       if (group_.stop_agreed()) return;  // time budget reached
     }
+  }
+
+  void check_replicas() {
+    if (!group_.replicas_identical(model_->params()))
+      throw std::runtime_error("the ranks' parameters differ after update " + std::to_string(trainer_->updates()) +
+                               " (replicas must stay bitwise identical)");
+    ++replica_checks_;
   }
 
   bool done() const {
@@ -261,7 +278,7 @@ class TrainingRun {
     if (!writer_) return;
     try {
       results::Outcome outcome{result_.status, result_.error, diverged_at_,
-                               {{"peak_rss_bytes", peak}, {"updates", progress_.updates}}};
+                               {{"peak_rss_bytes", peak}, {"updates", progress_.updates}, {"replica_checks", replica_checks_}}};
       writer_->finish(outcome);
     } catch (const std::exception& e) {
       result_.status = results::RunStatus::failed;
@@ -283,7 +300,7 @@ class TrainingRun {
   engine::RecurrentState saved_state_;          // the carried state as of progress_
   Progress progress_;
   int64_t total_updates_ = 0, last_eval_ = -1, diverged_at_ = -1, last_epoch_ = 0;
-  int64_t fault_kill_after_ = -1;
+  int64_t fault_kill_after_ = -1, replica_check_every_ = 0, replica_checks_ = 0;
   RunResult result_;
 };
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <cstdio>
 #include <fstream>
@@ -232,22 +233,25 @@ void run_phase(const Experiment& exp, const std::vector<PlannedRun>& plan, const
 
 }  // namespace
 
-int run_sweep(const RunCommand& cmd) {
+int launcher_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* value = std::getenv(name)) return std::atoi(value);
+  return 0;
+}
+
+PreparedSweep prepare_sweep(const RunCommand& cmd) {
+  Experiment exp = Experiment::load(cmd.experiment, cmd.sets);
+  std::vector<PlannedRun> plan = plan_runs(exp);
+  return {std::move(exp), std::move(plan)};
+}
+
+int run_sweep(const RunCommand& cmd, const PreparedSweep& sweep) {
   int rank = 0, world = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world);
   install_signal_handlers();
-
-  // 1. Parse and plan, on every rank (deterministic). Errors are the same everywhere; rank 0 says them.
-  std::optional<Experiment> exp;
-  std::vector<PlannedRun> plan;
-  try {
-    exp = Experiment::load(cmd.experiment, cmd.sets);
-    plan = plan_runs(*exp);
-  } catch (const std::exception& e) {
-    if (rank == 0) std::cerr << "tbptt: " << e.what() << "\n";
-    return 2;
-  }
+  const Experiment* exp = &sweep.experiment;
+  const std::vector<PlannedRun>& plan = sweep.plan;
 
   // 2. The output folder (rank 0), and what is left to do.
   Preflight pre;
@@ -284,10 +288,10 @@ int run_sweep(const RunCommand& cmd) {
   if (rank == 0) {
     progress->close();
     try {
-      const results::SweepSummary sweep = results::rebuild_index(cmd.out_dir, exp->name());
+      const results::SweepSummary summary = results::rebuild_index(cmd.out_dir, exp->name());
       size_t completed = 0;
-      for (const auto& r : sweep.runs) completed += r.status == "completed";
-      status = completed == sweep.runs.size() && sweep.runs.size() >= plan.size() ? 0 : 1;
+      for (const auto& r : summary.runs) completed += r.status == "completed";
+      status = completed == summary.runs.size() && summary.runs.size() >= plan.size() ? 0 : 1;
       std::cout << fmt::format("tbptt: {} of {} runs completed; index {}\n", completed, plan.size(), index.string());
       if (g_interrupted) std::cout << "tbptt: interrupted: continue with the same command and --resume\n";
     } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 #pragma once
 // `tbptt run`: a whole sweep on MPI_COMM_WORLD.
 //
-//   parse + plan        every rank (deterministic); bad input -> exit 2 before anything is written
+//   parse + plan        every rank, BEFORE MPI starts (deterministic); bad input -> exit 2 with
+//                       nothing written and no MPI job started (prepare_sweep)
 //   check the output    rank 0: refuse to overwrite silently, create folders, probe writability,
 //                       on --resume find what is already done
 //   phases              one per value of parallel.ranks_per_run: the world splits into groups of
@@ -15,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "harness/config/experiment.h"
+#include "harness/plan.h"
+
 namespace tbptt::harness {
 
 struct RunCommand {
@@ -24,6 +28,18 @@ struct RunCommand {
   bool resume = false, overwrite = false;
 };
 
-int run_sweep(const RunCommand& command);  // MPI must be initialised
+struct PreparedSweep {
+  Experiment experiment;
+  std::vector<PlannedRun> plan;
+};
+
+// Parses and plans without MPI. Throws ExperimentError / ConfigError on bad input.
+PreparedSweep prepare_sweep(const RunCommand& command);
+
+// Runs a prepared sweep; MPI must be initialised. Returns the exit status.
+int run_sweep(const RunCommand& command, const PreparedSweep& sweep);
+
+// This process's rank as its launcher set it (Open MPI, PMIx, PMI, SLURM), before MPI_Init; 0 if none.
+int launcher_rank();
 
 }  // namespace tbptt::harness
