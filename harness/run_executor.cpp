@@ -14,6 +14,7 @@
 #include "engine/trainer.h"
 #include "harness/checkpoint_io.h"
 #include "harness/evaluation.h"
+#include "harness/fidelity_probe.h"
 #include "harness/run_settings.h"
 #include "harness/system_info.h"
 #include "results/run_reader.h"
@@ -91,12 +92,15 @@ class TrainingRun {
     const int rows = plan.batch / plan.ranks;
     trainer_ = std::make_unique<engine::TruncatedTrainer>(*model_, s_.trainer, rows, &group_);
     saved_state_ = trainer_->state();
+    if (s_.fidelity_every > 0) probe_ = std::make_unique<FidelityProbe>(s_, *dataset_, plan, *model_, rows);
 
     std::optional<results::Salvage> salvaged;
     if (env_.resume) salvaged = resume();
     if (group_.leader()) {
       results::RunOptions options{env_.out_dir, env_.experiment, s_.run_id, s_.flush_seconds,
-                                  env_.overwrite || salvaged.has_value(), {}, dataset_->vocabulary()};
+                                  env_.overwrite || salvaged.has_value(),
+                                  probe_ ? FidelityProbe::group_names(s_.model) : std::vector<std::string>{},
+                                  dataset_->vocabulary()};
       const results::Attributes attributes = start_attributes(hosts, rows);
       writer_ = salvaged && salvaged->checkpoint ? std::make_unique<results::RunWriter>(options, attributes, *salvaged)
                                                  : std::make_unique<results::RunWriter>(options, attributes);
@@ -168,6 +172,16 @@ class TrainingRun {
       if (env_.interrupted && env_.interrupted->load()) group_.request_interrupt();
       if (s_.max_time > 0 && group_.leader() && seconds_since(start_) > s_.max_time) group_.request_stop();
 
+      double t_probe = 0;
+      const bool probing = probe_ && (progress_.updates + 1) % s_.fidelity_every == 0;
+      if (probe_) {
+        probe_->remember(w, trainer_->state(), s_.trainer.carry_state);
+        if (probing) {
+          const auto t = Clock::now();
+          probe_->long_gradient(*model_, w, group_);  // with the weights this update starts from
+          t_probe = seconds_since(t);
+        }
+      }
       const engine::UpdateStats st = trainer_->update(view(w));
       if (replica_check_every_ > 0 && trainer_->updates() % replica_check_every_ == 0) check_replicas();
       const int64_t tokens = static_cast<int64_t>(w.T - w.new_from) * s_.train.batch;
@@ -175,7 +189,9 @@ class TrainingRun {
       saved_state_.h = trainer_->state().h, saved_state_.c = trainer_->state().c;
 
       last_epoch_ = w.epoch;
-      record(st, t_data, seconds_since(t0), tokens);
+      record(st, t_data, seconds_since(t0) - t_probe, tokens);
+      if (probing && writer_ && st.targets > 0)
+        for (const results::FidelityRow& row : probe_->compare(trainer_->grads(), progress_.updates)) writer_->append(row);
       if (st.targets > 0 && !(std::isfinite(st.loss) && std::isfinite(st.grad_norm))) {
         result_.status = results::RunStatus::diverged;
         result_.error = "non-finite " + std::string(std::isfinite(st.loss) ? "gradient norm" : "loss") + " at update " +
@@ -297,6 +313,7 @@ class TrainingRun {
   std::unique_ptr<engine::Model> model_;
   std::unique_ptr<engine::TruncatedTrainer> trainer_;
   std::unique_ptr<results::RunWriter> writer_;  // the leader's only
+  std::unique_ptr<FidelityProbe> probe_;        // fidelity.every > 0
   engine::RecurrentState saved_state_;          // the carried state as of progress_
   Progress progress_;
   int64_t total_updates_ = 0, last_eval_ = -1, diverged_at_ = -1, last_epoch_ = 0;
