@@ -1,5 +1,5 @@
 #pragma once
-// A 64-byte aligned float array that only grows. Activation and workspace buffers are sized for
+// A 64-byte aligned array that only grows. Activation and workspace buffers are sized for
 // the largest window seen so far; smaller windows use a prefix (time-major layouts keep every
 // shape's data contiguous), so the steady state allocates nothing.
 
@@ -37,6 +37,19 @@ class Buffer {
   };
   std::unique_ptr<T, Free> data_;
   size_t size_ = 0;
+};
+
+// One scratchpad shared by every oneDNN primitive of a model: they never run at the same time.
+class Scratchpad {
+ public:
+  void* get(size_t bytes) {  // grows only when a new shape needs more
+    buffer_.grow(bytes);
+    return buffer_.data();
+  }
+  size_t bytes() const { return buffer_.size(); }
+
+ private:
+  Buffer<char> buffer_;
 };
 
 }  // namespace tbptt::engine

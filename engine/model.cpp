@@ -1,10 +1,13 @@
 #include "engine/model.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 
 #include "common/check.h"
 #include "common/error.h"
+#include "engine/parallel.h"
 
 namespace tbptt::engine {
 namespace {
@@ -33,16 +36,18 @@ void RecurrentState::resize(int batch) {
 }
 
 Model::Model(const ModelConfig& config, uint64_t seed)
-    : config_(config), layout_(config), params_(layout_.size()), dnnl_engine_(dnnl::engine::kind::cpu, 0),
-      stream_(dnnl_engine_) {
+    : config_(config), layout_(config), params_(layout_.size()), bf16_(config.precision == Precision::bf16),
+      act_size_(bf16_ ? sizeof(bfloat16) : sizeof(float)), dnnl_engine_(dnnl::engine::kind::cpu, 0),
+      stream_(dnnl_engine_), head_(dnnl_engine_, config.precision, config.hidden, config.outputs) {
   layout_.initialize(params(), seed);
   for (int l = 0; l < config.layers; ++l)
-    layers_.emplace_back(dnnl_engine_, config.cell, config.layer_input(l), config.hidden);
+    layers_.emplace_back(dnnl_engine_, config.cell, config.layer_input(l), config.hidden, config.precision);
   acts_.resize(config.layers + 1);
   dacts_.resize(config.layers + 1);
   const bool lstm = config.cell == Cell::lstm;
   for (RecurrentState* s : {&carry_, &final_, &zero_, &dcarry_, &dstate0_})
     *s = RecurrentState(config.layers, 0, config.hidden, lstm);
+  if (bf16_) head_w16_.grow(static_cast<size_t>(config.outputs) * config.hidden);
 }
 
 RecurrentState Model::make_state(int B) const {
@@ -65,20 +70,60 @@ void Model::reserve(int T, int B) {
   const int H = config_.hidden, L = config_.layers;
   for (int l = 0; l <= L; ++l) {
     const size_t width = l == 0 ? config_.input_width() : H;
-    if (l > 0 || config_.token_input()) acts_[l].grow(TB * width);  // dense X0 is the caller's buffer
+    // An f32 model reads dense inputs from the caller's buffer; a bf16 model rounds them into X0.
+    if (l > 0 || config_.token_input() || bf16_) acts_[l].grow(TB * width * act_size_);
     dacts_[l].grow(TB * width);
   }
   logits_.grow(TB * config_.outputs);
+  if (bf16_) dlogits16_.grow(TB * config_.outputs);
+  loss_partials_.grow(static_cast<size_t>(omp_get_max_threads()) * config_.outputs);
   if (zero_.B != B) {
     for (RecurrentState* s : {&carry_, &final_, &zero_, &dcarry_, &dstate0_}) s->resize(B);
     zero_.zero();
+    if (bf16_) h16_.grow(3 * static_cast<size_t>(L) * B * H);
   }
 }
 
-const float* Model::input(const WindowBatch& w) {
-  if (!config_.token_input()) return w.features;
+// Once per pass, before any layer runs: the weights may have changed since the last pass.
+void Model::begin_pass(const RecurrentState& state) {
+  const float* P = params_.data();
+  for (int l = 0; l < config_.layers; ++l)
+    layers_[l].set_weights(P + layout_.weight_ih(l).offset, P + layout_.weight_hh(l).offset);
+  if (!bf16_) return;
+  const TensorSlot& w = layout_.slot("head.weight");
+  to_bf16(head_w16_.data(), P + w.offset, static_cast<int64_t>(w.size));
+  to_bf16(h16_.data(), state.h.data(), static_cast<int64_t>(state.h.size()));  // slot kInitial
+}
+
+void Model::end_pass(RecurrentState& state, const RecurrentState& from, Slot slot) {
+  state.c = from.c;
+  if (!bf16_) {
+    state.h = from.h;
+    return;
+  }
+  const bfloat16* h = h16_.data() + slot * state.h.size();
+  for (size_t i = 0; i < state.h.size(); ++i) state.h[i] = to_f32(h[i]);
+}
+
+StatePtr Model::state_at(RecurrentState& s, Slot slot, int l) {
+  StatePtr p = s.at(l);
+  if (bf16_) p.h = h16_.data() + (static_cast<size_t>(slot) * config_.layers + l) * s.B * s.H;
+  return p;
+}
+
+const void* Model::input(const WindowBatch& w) {
+  const int64_t TB = static_cast<int64_t>(w.T) * w.B;
+  if (!config_.token_input()) {
+    if (!bf16_) return w.features;
+    to_bf16(reinterpret_cast<bfloat16*>(X(0)), w.features, TB * config_.input);
+    return X(0);
+  }
   const float* emb = params_.data() + layout_.slot("embedding.weight").offset;
-  embedding_forward(X(0), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
+  if (bf16_) {
+    embedding_forward(reinterpret_cast<bfloat16*>(X(0)), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
+  } else {
+    embedding_forward(reinterpret_cast<float*>(X(0)), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
+  }
   return X(0);
 }
 
@@ -86,16 +131,21 @@ int Model::head_from(const WindowBatch& w) const {
   return config_.head == Head::last_step ? w.T - 1 : w.new_from;
 }
 
-// Head and loss on steps [from, T): one matmul over all (T - from) * B positions.
-LossSums Model::head_loss(const WindowBatch& w, int from, bool grad) {
+// Head and loss on steps [from, T): one matmul over all (T - from) * B positions. With `grads`,
+// the loss writes the head bias gradient and dlogits (in place, or in bf16 for a bf16 model).
+LossSums Model::head_loss(const WindowBatch& w, int from, bool grad, float* grads) {
   const int H = config_.hidden, N = config_.outputs, M = (w.T - from) * w.B;
   const size_t first = static_cast<size_t>(from) * w.B;
-  const float* W = params_.data() + layout_.slot("head.weight").offset;
-  const float* b = params_.data() + layout_.slot("head.bias").offset;
-  linear_forward(logits_.data(), X(config_.layers) + first * H, W, M, H, N);
+  const float* P = params_.data();
+  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + layout_.slot("head.weight").offset;
+  const float* b = P + layout_.slot("head.bias").offset;
+  head_.forward(logits_.data(), X(config_.layers) + first * H * act_size_, W, M, stream_, scratch_);
+  LossGrad g{grads ? grads + layout_.slot("head.bias").offset : nullptr, loss_partials_.data(),
+             bf16_ ? dlogits16_.data() : nullptr};
+  const LossGrad* gp = grad ? &g : nullptr;
   if (config_.loss == Loss::cross_entropy)
-    return cross_entropy(logits_.data(), b, w.target_ids + first, w.has_target + first, M, N, grad);
-  return mean_squared_error(logits_.data(), b, w.target_values + first * N, w.has_target + first, M, N, grad);
+    return cross_entropy(logits_.data(), b, w.target_ids + first, w.has_target + first, M, N, gp);
+  return mean_squared_error(logits_.data(), b, w.target_values + first * N, w.has_target + first, M, N, gp);
 }
 
 LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, const WindowBatch& w,
@@ -106,6 +156,7 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   const int T = w.T, B = w.B, L = config_.layers, H = config_.hidden;
   reserve(T, B);
   const auto t_start = std::chrono::steady_clock::now();
+  begin_pass(state);
 
   // Chunks: cut at p when the next window starts strictly inside this one.
   const int p = w.carry_from;
@@ -125,53 +176,53 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
       offset += layers_[l].workspace_bytes(len[c], B);
     }
   const float* P = params_.data();
-  auto src_state = [&](int l, int c) { return c == 0 ? state.at(l) : carry_.at(l); };
-  auto dst_state = [&](int l, int c) { return split && c == 0 ? carry_.at(l) : final_.at(l); };
+  auto src_state = [&](int l, int c) { return c == 0 ? state_at(state, kInitial, l) : state_at(carry_, kCarry, l); };
+  auto dst_state = [&](int l, int c) {
+    return split && c == 0 ? state_at(carry_, kCarry, l) : state_at(final_, kFinal, l);
+  };
+  // Byte offset of step t in a [T][B][width] activation.
+  auto at_step = [&](int t, int width) { return static_cast<size_t>(t) * B * width * act_size_; };
 
   // 1. Input stage, 2. recurrent stack (layer by layer, chunk by chunk).
-  const float* x0 = input(w);
+  const char* x0 = static_cast<const char*>(input(w));
   for (int l = 0; l < L; ++l) {
     const int I = config_.layer_input(l);
-    const float* src = l == 0 ? x0 : X(l);
-    for (int c = 0; c < chunks; ++c) {
-      layers_[l].forward(X(l + 1) + static_cast<size_t>(t0[c]) * B * H, dst_state(l, c),
-                         src + static_cast<size_t>(t0[c]) * B * I, src_state(l, c), P + layout_.weight_ih(l).offset,
-                         P + layout_.weight_hh(l).offset, P + layout_.bias(l).offset, ws[l][c], len[c], B,
-                         stream_, scratch_);
-    }
+    const char* src = l == 0 ? x0 : X(l);
+    for (int c = 0; c < chunks; ++c)
+      layers_[l].forward(X(l + 1) + at_step(t0[c], H), dst_state(l, c), src + at_step(t0[c], I), src_state(l, c),
+                         P + layout_.bias(l).offset, ws[l][c], len[c], B, stream_, scratch_);
   }
-  // 3. Head and loss on the steps that carry it; dlogits replace the logits.
+  // 3. Head and loss on the steps that carry it; the loss writes dlogits and the head bias gradient.
+  float* G = grads.data();
   const int from = head_from(w);
-  const LossSums sums = head_loss(w, from, true);
+  const LossSums sums = head_loss(w, from, true, G);
   if (times) times->forward = seconds_since(t_start);
 
   // 4. Backward: head, then chunks last to first, layers top to bottom, then the embedding.
   const auto t_back = std::chrono::steady_clock::now();
   // oneDNN's RNN backward and the embedding's scatter accumulate into their gradients: zero them
   // once per update, never per call. The head (last in the layout) writes its gradients.
-  float* G = grads.data();
   const TensorSlot& head_w = layout_.slot("head.weight");
   const auto n = static_cast<int64_t>(head_w.offset);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) G[i] = 0.0f;
   float* dtop = dX(L);
   std::fill_n(dtop, static_cast<size_t>(from) * B * H, 0.0f);  // steps without loss send no gradient
-  linear_backward(dtop + static_cast<size_t>(from) * B * H, G + head_w.offset, G + layout_.slot("head.bias").offset,
-                  logits_.data(), X(L) + static_cast<size_t>(from) * B * H, P + head_w.offset, (T - from) * B, H,
-                  config_.outputs);
-  for (int l = 0; l < L; ++l)
-    layers_[l].prepare_backward(P + layout_.weight_ih(l).offset, P + layout_.weight_hh(l).offset, stream_);
+  const void* dlogits = bf16_ ? static_cast<const void*>(dlogits16_.data()) : logits_.data();
+  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + head_w.offset;
+  head_.backward(dtop + static_cast<size_t>(from) * B * H, G + head_w.offset, dlogits, X(L) + at_step(from, H), W,
+                 (T - from) * B, stream_, scratch_);
   for (int c = chunks - 1; c >= 0; --c) {
     for (int l = L - 1; l >= 0; --l) {
       const int I = config_.layer_input(l);
-      const size_t in_off = static_cast<size_t>(t0[c]) * B * I, out_off = static_cast<size_t>(t0[c]) * B * H;
-      const float* src = l == 0 ? x0 : X(l);
+      const char* src = l == 0 ? x0 : X(l);
+      const size_t d_in = static_cast<size_t>(t0[c]) * B * I, d_out = static_cast<size_t>(t0[c]) * B * H;
       const StatePtr ddst = c == chunks - 1 ? zero_.at(l) : dcarry_.at(l);  // the final state has no loss
       const StatePtr dsrc = c == 0 ? dstate0_.at(l) : dcarry_.at(l);
-      layers_[l].backward(dX(l) + in_off, dsrc, G + layout_.weight_ih(l).offset, G + layout_.weight_hh(l).offset,
-                          G + layout_.bias(l).offset, dX(l + 1) + out_off, ddst, src + in_off, src_state(l, c),
-                          X(l + 1) + out_off, dst_state(l, c), P + layout_.bias(l).offset, ws[l][c], len[c],
-                          B, stream_, scratch_);
+      layers_[l].backward(dX(l) + d_in, dsrc, G + layout_.weight_ih(l).offset, G + layout_.weight_hh(l).offset,
+                          G + layout_.bias(l).offset, dX(l + 1) + d_out, ddst, src + at_step(t0[c], I),
+                          src_state(l, c), X(l + 1) + at_step(t0[c], H), dst_state(l, c), P + layout_.bias(l).offset,
+                          ws[l][c], len[c], B, stream_, scratch_);
     }
   }
   if (config_.token_input())
@@ -180,9 +231,9 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
 
   // 5. Carry: the next window starts from the state at step p (a copy, no gradient).
   if (split) {
-    state.h = carry_.h, state.c = carry_.c;
+    end_pass(state, carry_, kCarry);
   } else if (p == T) {
-    state.h = final_.h, state.c = final_.c;
+    end_pass(state, final_, kFinal);
   }
   return sums;
 }
@@ -192,32 +243,43 @@ LossSums Model::forward(RecurrentState& state, const WindowBatch& w) {
   TBPTT_CHECK(state.B == w.B, "the state's batch differs from the window's");
   const int L = config_.layers;
   reserve(w.T, w.B);
+  begin_pass(state);
   const float* P = params_.data();
-  const float* x0 = input(w);
+  const char* x0 = static_cast<const char*>(input(w));
   for (int l = 0; l < L; ++l) {
-    layers_[l].forward(X(l + 1), final_.at(l), l == 0 ? x0 : X(l), state.at(l), P + layout_.weight_ih(l).offset,
-                       P + layout_.weight_hh(l).offset, P + layout_.bias(l).offset, nullptr, w.T, w.B, stream_,
-                       scratch_);
+    layers_[l].forward(X(l + 1), state_at(final_, kFinal, l), l == 0 ? x0 : X(l), state_at(state, kInitial, l),
+                       P + layout_.bias(l).offset, nullptr, w.T, w.B, stream_, scratch_);
   }
-  state.h = final_.h, state.c = final_.c;
-  return head_loss(w, head_from(w), false);
+  end_pass(state, final_, kFinal);
+  return head_loss(w, head_from(w), false, nullptr);
 }
 
 MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
   config.validate();
+  const bool bf16 = config.precision == Precision::bf16;
+  const size_t act = bf16 ? sizeof(bfloat16) : sizeof(float);
   MemoryEstimate m;
   m.parameters = ParamLayout(config).size() * sizeof(float);
-  const size_t TB = static_cast<size_t>(T) * B;
-  size_t floats = TB * config.outputs;  // logits
-  for (int l = 0; l <= config.layers; ++l) floats += 2 * TB * (l == 0 ? config.input_width() : config.hidden);
-  floats += 5 * static_cast<size_t>(config.layers) * B * config.hidden * (config.cell == Cell::lstm ? 2 : 1);
-  m.activations = floats * sizeof(float);
+  const size_t TB = static_cast<size_t>(T) * B, V = config.outputs, L = config.layers, H = config.hidden;
+  size_t bytes = TB * V * (sizeof(float) + (bf16 ? act : 0));             // logits (+ bf16 dlogits)
+  bytes += static_cast<size_t>(omp_get_max_threads()) * V * sizeof(float);  // loss partials
+  for (size_t l = 0; l <= L; ++l) {
+    const size_t width = l == 0 ? config.input_width() : H;
+    bytes += TB * width * (act + sizeof(float));  // X, dX
+  }
+  const size_t state = L * B * H;
+  bytes += 5 * state * sizeof(float) * (config.cell == Cell::lstm ? 2 : 1) + (bf16 ? 3 * state * act : 0);
+  m.activations = bytes;
   const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
   for (int l = 0; l < config.layers; ++l) {
-    RecurrentLayer layer(cpu, config.cell, config.layer_input(l), config.hidden);
+    RecurrentLayer layer(cpu, config.cell, config.layer_input(l), config.hidden, config.precision);
     m.workspace += layer.workspace_bytes(T, B);
     m.scratchpad = std::max(m.scratchpad, layer.scratchpad_bytes(T, B));
+    m.weight_copies += layer.weight_copy_bytes(T, B);
   }
+  Linear head(cpu, config.precision, config.hidden, config.outputs);
+  m.scratchpad = std::max(m.scratchpad, head.scratchpad_bytes(static_cast<int>(TB)));
+  if (bf16) m.weight_copies += V * H * act;
   return m;
 }
 

@@ -22,6 +22,7 @@
 
 #include "engine/buffer.h"
 #include "engine/layers.h"
+#include "engine/linear.h"
 #include "engine/model_config.h"
 #include "engine/param_layout.h"
 #include "engine/recurrent_layer.h"
@@ -49,7 +50,10 @@ struct RecurrentState {
   RecurrentState() = default;
   RecurrentState(int layers, int batch, int hidden, bool with_c);
   void resize(int batch);
-  StatePtr at(int l) { return {h.data() + static_cast<size_t>(l) * B * H, c.empty() ? nullptr : c.data() + static_cast<size_t>(l) * B * H}; }
+  StatePtr at(int l) {
+    const size_t o = static_cast<size_t>(l) * B * H;
+    return {h.data() + o, c.empty() ? nullptr : c.data() + o};
+  }
   void zero();
 };
 
@@ -60,13 +64,15 @@ struct PassTimes {
 // What a window of T steps and B rows needs besides parameters, gradients and optimizer state.
 struct MemoryEstimate {
   size_t parameters = 0;     // bytes of one flat buffer (params; grads and each optimizer moment are the same)
-  size_t activations = 0;    // X, dX, logits, states
+  size_t activations = 0;    // X, dX, logits, loss scratch, states
   size_t workspace = 0;      // oneDNN forward->backward workspace of every layer and chunk
   size_t scratchpad = 0;     // oneDNN scratchpad (shared)
+  size_t weight_copies = 0;  // weights reordered for oneDNN (f32 backward; bf16 forward, backward and head)
 };
 
 // Bytes a training window of (T, B) needs, from oneDNN's own workspace/scratchpad queries
-// (primitive descriptors only: nothing of the size of the model is allocated).
+// (primitive descriptors only: nothing of the size of the model is allocated). The loss scratch
+// is sized for omp_get_max_threads() threads.
 MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B);
 
 // GEMM FLOPs of one update over a window of T steps whose newest `new_steps` carry the loss:
@@ -102,26 +108,40 @@ class Model {
 
 
  private:
+  // The three places a window's h lives (bf16 models keep h in bf16; see h16_).
+  enum Slot { kInitial = 0, kCarry = 1, kFinal = 2 };
+
   void reserve(int T, int B);
-  const float* input(const WindowBatch& w);  // embedding output or the dense features
-  float* X(int l) { return acts_[l].data(); }
+  void begin_pass(const RecurrentState& state);  // weights to the primitives' layouts, state in
+  void end_pass(RecurrentState& state, const RecurrentState& from, Slot slot);  // the state out
+  const void* input(const WindowBatch& w);  // embedding output or the dense features
+  StatePtr state_at(RecurrentState& s, Slot slot, int l);
+  char* X(int l) { return acts_[l].data(); }
   float* dX(int l) { return dacts_[l].data(); }
   int head_from(const WindowBatch& w) const;
-  LossSums head_loss(const WindowBatch& w, int from, bool grad);
+  LossSums head_loss(const WindowBatch& w, int from, bool grad, float* grads);
   void check(const WindowBatch& w) const;
 
   ModelConfig config_;
   ParamLayout layout_;
   Buffer<float> params_;
+  bool bf16_;
+  size_t act_size_;  // bytes of one activation: 4 (f32) or 2 (bf16)
 
   dnnl::engine dnnl_engine_;
   dnnl::stream stream_;
   std::vector<RecurrentLayer> layers_;
+  Linear head_;
   Scratchpad scratch_;
 
-  std::vector<Buffer<float>> acts_, dacts_;  // X0..XL, dX0..dXL, each [T][B][width]
-  Buffer<float> logits_;                     // [T*B][outputs]; becomes dlogits in place
-  Buffer<char> workspace_;                   // every (layer, chunk)'s oneDNN workspace
+  std::vector<Buffer<char>> acts_;    // X0..XL, [T][B][width] in the stack's data type
+  std::vector<Buffer<float>> dacts_;  // dX0..dXL, [T][B][width] f32
+  Buffer<float> logits_;              // [T*B][outputs]; an f32 model's dlogits replace them in place
+  Buffer<float> loss_partials_;       // [threads][outputs]: the head bias gradient's per-thread sums
+  Buffer<bfloat16> dlogits16_;        // bf16 model: [T*B][outputs] dlogits for the head's backward
+  Buffer<bfloat16> head_w16_;         // bf16 model: head.weight rounded to bf16 once per pass
+  Buffer<bfloat16> h16_;              // bf16 model: h of the initial, carry and final states, [3][L][B][H]
+  Buffer<char> workspace_;            // every (layer, chunk)'s oneDNN workspace
   RecurrentState carry_, final_, zero_, dcarry_, dstate0_;
 };
 

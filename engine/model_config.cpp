@@ -1,8 +1,10 @@
 #include "engine/model_config.h"
 
 #include <cmath>
+#include <dnnl.hpp>
 
 #include "common/error.h"
+#include "engine/bf16.h"
 
 namespace tbptt::engine {
 namespace {
@@ -48,8 +50,16 @@ void ModelConfig::validate() const {
   require_positive(loss == Loss::cross_entropy ? "data.vocab" : "data.output_dim", outputs);
   if (!(std::isfinite(init_scale) && init_scale >= 0))
     throw ConfigError("model.init_scale", std::to_string(init_scale), "must be a finite number >= 0");
-  if (precision == Precision::bf16)
-    throw ConfigError("model.precision", "bf16", "only f32 is supported by this build");
+  if (precision == Precision::bf16 && !cpu_supports_bf16())
+    throw ConfigError("model.precision", "bf16",
+                      "f32 on this CPU (bf16 training needs AVX512-BF16, which oneDNN does not find or may not use)");
+}
+
+bool cpu_supports_bf16() {
+  // cpu_isa values are nested bit masks: an ISA includes another when it has all its bits.
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;
 }
 
 }  // namespace tbptt::engine

@@ -57,7 +57,7 @@ struct SgdScalars {
 
 TBPTT_VECTOR_CLONES
 void sgd_step(float* p, const float* g, float* m, int64_t n, SgdScalars s) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     float d = g[i] * s.scale + s.wd * p[i];
     if (s.mu > 0) {
@@ -75,7 +75,7 @@ struct AdamScalars {
 
 TBPTT_VECTOR_CLONES
 void adam_step(float* p, const float* g, float* m, float* v, int64_t n, AdamScalars s) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     float d = g[i] * s.scale;
     if (s.decoupled) {
@@ -124,7 +124,7 @@ double global_norm(std::span<const float> grads, double scale) {
   const auto n = static_cast<int64_t>(grads.size());
   ThreadPartials<1> partial{};
   check_thread_count();
-#pragma omp parallel
+#pragma omp parallel if (n >= kParallelMin)
   {
     const auto [i0, i1] = thread_slice(n);
     double acc = 0;

@@ -15,6 +15,11 @@ namespace tbptt::engine {
 
 inline constexpr int kMaxThreads = 512;
 
+// Loops over fewer elements than this run on the calling thread alone (`omp parallel if`): waking
+// and joining the team costs microseconds, and far more when another process holds a core, which
+// would dominate a small model's update (a dozen such loops per update).
+inline constexpr int64_t kParallelMin = 1 << 14;
+
 // One row of K running sums per thread, on the caller's stack: no allocation per call.
 template <int K>
 using ThreadPartials = std::array<std::array<double, K>, kMaxThreads>;
@@ -47,7 +52,7 @@ template <int K, class F>
 std::array<double, K> ordered_sum(int64_t n, F f) {
   ThreadPartials<K> partial{};
   check_thread_count();
-#pragma omp parallel
+#pragma omp parallel if (n >= kParallelMin)
   {
     std::array<double, K> acc{};
     for (auto [i, end] = thread_slice(n); i < end; ++i) f(i, acc);

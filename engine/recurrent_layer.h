@@ -8,71 +8,71 @@
 //
 // Buffers are time-major, as oneDNN's `tnc` and `ldnc` formats:
 //   src  [T][B][I]   dst  [T][B][H]   h, c  [B][H]
-// Weights are read where they live in the flat parameter buffer (plain ldigo, see
-// param_layout.h); backward insists on ldgoi, so prepare_backward() reorders them once per update.
+// Data types (f32 model / bf16 model):
+//   src, dst, h                    f32 / bf16
+//   c (LSTM cell state)            f32 / f32
+//   every diff (dsrc, ddst, dh, dc, weight and bias gradients), bias   f32 / f32
+// Weights live as f32 plain ldigo in the flat parameter buffer, and set_weights() puts them in
+// the layouts the primitives want: f32 forward reads them in place, f32 backward needs an ldgoi
+// copy; bf16 forward and backward each need a bf16 copy in a blocked layout that oneDNN chooses
+// (the same for every shape, checked).
 // Backward ACCUMULATES into the weight gradients and OVERWRITES the diff_src buffers.
 
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
 
+#include "engine/buffer.h"
 #include "engine/model_config.h"
 
 namespace tbptt::engine {
 
-// One scratchpad shared by every primitive of a model: they never run at the same time.
-class Scratchpad {
- public:
-  void* get(size_t bytes);  // grows only when a new shape needs more
-  size_t bytes() const { return bytes_; }
-
- private:
-  std::unique_ptr<char[], void (*)(void*)> data_{nullptr, [](void*) {}};
-  size_t bytes_ = 0;
-};
-
-// Where a chunk's recurrent state lives: h [B][H], and c [B][H] for the LSTM (nullptr otherwise).
+// Where a chunk's recurrent state lives: h [B][H] in the layer's data type (always f32 for a
+// diff state), and c [B][H] in f32 for the LSTM (nullptr otherwise).
 struct StatePtr {
-  float* h = nullptr;
+  void* h = nullptr;
   float* c = nullptr;
 };
 
 class RecurrentLayer {
  public:
-  RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H);
+  RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H, Precision precision);
   ~RecurrentLayer();
   RecurrentLayer(RecurrentLayer&&) noexcept;
 
   size_t workspace_bytes(int T, int B);  // what forward(training) hands to backward
   size_t scratchpad_bytes(int T, int B);
+  size_t weight_copy_bytes(int T, int B);  // the reordered weights this layer keeps
+
+  // The f32 ldigo weights of the next passes. Copies in the primitives' layouts are made at the
+  // first forward and the first backward after this call: once per pass, not per chunk.
+  void set_weights(const float* w_ih, const float* w_hh);
 
   // dst, dst_state <- layer(src, src_state). workspace != nullptr selects forward_training.
-  void forward(float* dst, StatePtr dst_state, const float* src, StatePtr src_state, const float* w_ih,
-               const float* w_hh, const float* bias, void* workspace, int T, int B, dnnl::stream& s,
-               Scratchpad& scratch);
-
-  // Reorders the weights to the layout backward needs. Call after the last weight change.
-  void prepare_backward(const float* w_ih, const float* w_hh, dnnl::stream& s);
+  void forward(void* dst, StatePtr dst_state, const void* src, StatePtr src_state, const float* bias,
+               void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
 
   // dsrc, dsrc_state <- ; dw_ih, dw_hh, dbias += ; given the forward's buffers and workspace.
-  void backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, float* dw_hh, float* dbias,
-                const float* ddst, StatePtr ddst_state, const float* src, StatePtr src_state,
-                const float* dst, StatePtr dst_state, const float* bias, void* workspace, int T, int B,
-                dnnl::stream& s, Scratchpad& scratch);
+  void backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, float* dw_hh, float* dbias, const float* ddst,
+                StatePtr ddst_state, const void* src, StatePtr src_state, const void* dst, StatePtr dst_state,
+                const float* bias, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
 
  private:
   struct Shape;  // primitives and memory objects of one (T, B)
+  struct Weights;  // the weights in the primitives' layouts
   Shape& shape(int T, int B);
   Shape& built(int T, int B, bool training);  // the shape with its training or inference primitives
   void build(Shape& s, bool training);
+  void refresh_weights(bool for_backward, dnnl::stream& s);
 
   dnnl::engine engine_;
   Cell cell_;
   int I_, H_;
+  Precision precision_;
   std::map<std::pair<int, int>, std::unique_ptr<Shape>> shapes_;
-  dnnl::memory bwd_w_ih_, bwd_w_hh_;  // ldgoi copies of the weights for backward
-  dnnl::reorder reorder_ih_, reorder_hh_;
-  dnnl::memory user_w_ih_, user_w_hh_;  // the weights as stored (plain ldigo), handles set per call
+  std::unique_ptr<Weights> weights_;  // created with the first primitive (its layouts are oneDNN's choice)
+  const float* w_ih_ = nullptr;       // the f32 weights as stored, from set_weights
+  const float* w_hh_ = nullptr;
 };
 
 }  // namespace tbptt::engine

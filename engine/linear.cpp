@@ -1,0 +1,93 @@
+#include "engine/linear.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "common/check.h"
+
+namespace tbptt::engine {
+
+using dnnl::memory;
+using dt = memory::data_type;
+
+namespace {
+
+// Row-major sgemm (oneDNN's, threaded by OpenMP): C = op(A) * op(B) + beta * C.
+void sgemm(char ta, char tb, int M, int N, int K, const void* A, int lda, const void* B, int ldb, float* C, int ldc) {
+  const auto status = dnnl::sgemm(ta, tb, M, N, K, 1.0f, static_cast<const float*>(A), lda,
+                                  static_cast<const float*>(B), ldb, 0.0f, C, ldc);
+  TBPTT_CHECK(status == dnnl::status::success, "dnnl::sgemm rejected its arguments");
+}
+
+void set(const memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p)); }
+
+// C [rows][cols] f32 = A [rows][inner] * B [inner][cols], A and B bf16 views given by strides.
+struct Product {
+  dnnl::matmul prim;
+  memory a, b, c, scratch;
+  std::unordered_map<int, memory> args;
+
+  Product(const dnnl::engine& e, int rows, int cols, int inner, memory::dims a_strides, memory::dims b_strides) {
+    const memory::desc a_md({rows, inner}, dt::bf16, a_strides), b_md({inner, cols}, dt::bf16, b_strides);
+    const memory::desc c_md({rows, cols}, dt::f32, memory::dims{cols, 1});
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, e);
+    prim = dnnl::matmul(pd);
+    a = memory(a_md, e, DNNL_MEMORY_NONE), b = memory(b_md, e, DNNL_MEMORY_NONE), c = memory(c_md, e, DNNL_MEMORY_NONE);
+    scratch = memory(pd.scratchpad_desc(), e, DNNL_MEMORY_NONE);
+    args = {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, scratch}};
+  }
+  void run(float* out, const void* A, const void* B, dnnl::stream& s, Scratchpad& pad) {
+    set(a, A), set(b, B), set(c, out), set(scratch, pad.get(scratch.get_desc().get_size()));
+    prim.execute(s, args);
+  }
+};
+
+}  // namespace
+
+struct Linear::Shape {
+  Product forward, din, dweight;
+};
+
+Linear::Linear(const dnnl::engine& engine, Precision precision, int K, int N)
+    : engine_(engine), precision_(precision), K_(K), N_(N) {}
+Linear::~Linear() = default;
+Linear::Linear(Linear&&) noexcept = default;
+
+Linear::Shape& Linear::shape(int M) {
+  auto& slot = shapes_[M];
+  if (!slot) {
+    const memory::dim K = K_, N = N_;
+    slot.reset(new Shape{Product(engine_, M, N_, K_, {K, 1}, {1, K}),    // in * W^T  (W^T: W read by columns)
+                         Product(engine_, M, K_, N_, {N, 1}, {K, 1}),    // dout * W
+                         Product(engine_, N_, K_, M, {1, N}, {K, 1})});  // dout^T * in
+  }
+  return *slot;
+}
+
+size_t Linear::scratchpad_bytes(int M) {
+  if (precision_ == Precision::f32) return 0;  // sgemm manages its own packing buffers
+  Shape& s = shape(M);
+  return std::max({s.forward.scratch.get_desc().get_size(), s.din.scratch.get_desc().get_size(),
+                   s.dweight.scratch.get_desc().get_size()});
+}
+
+void Linear::forward(float* out, const void* in, const void* weight, int M, dnnl::stream& s, Scratchpad& scratch) {
+  if (precision_ == Precision::f32) return sgemm('N', 'T', M, N_, K_, in, K_, weight, K_, out, N_);
+  shape(M).forward.run(out, in, weight, s, scratch);
+}
+
+void Linear::backward(float* din, float* dweight, const void* dout, const void* in, const void* weight, int M,
+                      dnnl::stream& s, Scratchpad& scratch) {
+  if (precision_ == Precision::f32) {
+    sgemm('N', 'N', M, K_, N_, dout, N_, weight, K_, din, K_);
+    sgemm('T', 'N', N_, K_, M, dout, N_, in, K_, dweight, K_);
+    return;
+  }
+  Shape& sh = shape(M);
+  sh.din.run(din, dout, weight, s, scratch);
+  sh.dweight.run(dweight, dout, in, s, scratch);
+}
+
+}  // namespace tbptt::engine
