@@ -4,6 +4,7 @@
 //     run     a sweep under MPI (sweep_runner)
 //     plan    the runs of a sweep, without training (plan)
 //     report  the table of a results index (results/report)
+//     eval    a run's checkpoint on a split, one process (eval_command)
 //
 // Exit status everywhere: 0 success, 1 some runs failed, 2 bad input or usage.
 
@@ -20,6 +21,7 @@
 
 #include "common/error.h"
 #include "harness/config/experiment.h"
+#include "harness/eval_command.h"
 #include "harness/plan.h"
 #include "harness/sweep_runner.h"
 #include "harness/system_info.h"
@@ -95,9 +97,17 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--by", by, "Group by swept keys, comma-separated (short names like k1 work)");
   report_cmd->add_option("--format", format, "table | csv | markdown")->capture_default_str();
 
-  const std::set<std::string> commands = {"run", "plan", "report"};
+  harness::EvalCommand eval;
+  auto* eval_cmd = app.add_subcommand("eval", "Evaluate a run's checkpoint on a split of its own or other data (no MPI)");
+  eval_cmd->footer(harness::kEvalHelp);
+  eval_cmd->add_option("run", eval.run_file, "A run file, OUT/<name>/runs/<run_id>.h5 (or .h5.part)")->required()->check(CLI::ExistingFile);
+  eval_cmd->add_option("--split", eval.split, "valid | test")->capture_default_str();
+  eval_cmd->add_option("--checkpoint", eval.checkpoint, "Update of the checkpoint to evaluate (default: the newest)");
+  eval_cmd->add_option("--set", eval.sets, "Override a setting of the run: dotted.key=YAML (repeatable), e.g. data.path=other.txt");
+
+  const std::set<std::string> commands = {"run", "plan", "report", "eval"};
   if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
-    std::cerr << "tbptt: unknown command '" << argv[1] << "'; commands: run, plan, report (see tbptt --help)\n";
+    std::cerr << "tbptt: unknown command '" << argv[1] << "'; commands: run, plan, report, eval (see tbptt --help)\n";
     return 2;
   }
   try {
@@ -116,6 +126,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run_command(run);
     if (*plan_cmd) return plan_command(plan_path, plan_sets);
     if (*report_cmd) return report_command(index, by, format);
+    if (*eval_cmd) return harness::eval_command(eval, std::cout);
   } catch (const ConfigError& e) {
     std::cerr << "tbptt: " << e.what() << "\n";
     return 2;
