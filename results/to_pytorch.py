@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 """Rebuild a tbptt run's model in PyTorch, load a checkpoint, and evaluate it on text.
 
-usage: to_pytorch.py RUN.h5 [--checkpoint N] --text FILE [--text FILE ...]
+usage: to_pytorch.py RUN.h5 [--checkpoint N] (--split valid|test | --text FILE [--text FILE ...])
                      [--batch B] [--window T] [--threads N]
+
+It evaluates by the protocol of `tbptt eval` (below: "Evaluation protocol"): --split takes the
+run's own split of its data.path (data.split fractions, or data.valid_path / data.test_path);
+--text evaluates other text, encoded with the run's vocabulary. Batch and window default to the
+run's eval.batch and eval.window, so the loss equals `tbptt eval RUN --split valid` to ~1e-6.
 
 The model is read from the run file's attributes (results/README.md):
   model.cell       lstm | gru | rnn_tanh     -> nn.LSTM / nn.GRU / nn.RNN(nonlinearity="tanh")
@@ -116,50 +121,95 @@ def load_state(model, state_dict):
 
 
 # ---- Evaluation protocol -----------------------------------------------------------------------
-# PROVISIONAL: the lead fixes the exact protocol together with `tbptt eval` (how text becomes
-# tokens, how the stream is batchified and windowed). Keep it in these two functions.
+# The protocol of tbptt's own evaluation (harness/evaluation.h: the eval/ rows of a run and
+# `tbptt eval`), for text runs. Tokens, splits and vocabulary follow data/README.md "Text":
+#
+#   a stream of n tokens is n - 1 steps (input x[p], target x[p+1]), batchified into `batch`
+#   contiguous rows of R = (n - 1) // batch steps (the remainder trimmed):
+#
+#              j = 0        1          ...  R-1
+#     row 0   [ x[0]        x[1]       ...  x[R-1]  ]  -> targets x[1] ... x[R]
+#     row 1   [ x[R]        x[R+1]     ...  x[2R-1] ]  -> targets x[R+1] ... x[2R]
+#
+#   each row is cut into sequences of seq_len steps (0: one sequence), the state starts at zero
+#   in each, and a sequence is read in windows of `window` steps with the state carried; the
+#   loss is the mean over all B * R targets.
 
-def tokenize(text_, vocab, level):
-    """Token ids of `text_`: one per character (level char) or per whitespace-separated word."""
+def pieces(text_, level):
+    """Tokens of `text_` as strings: code points (char) or words and <eos> per line (word)."""
+    if level == "char":
+        return list(text_)
+    lines = text_.split("\n")
+    lines = lines[:-1] if lines[-1] == "" else lines
+    return [t for line in lines for t in [w.decode() for w in line.encode().split()] + ["<eos>"]]
+
+
+def encode(tokens, vocab):
+    """Ids in the run's vocabulary; anything not in it is <unk> (which text runs always have)."""
     ids = {token: i for i, token in enumerate(vocab)}
-    pieces = list(text_) if level == "char" else text_.split()
-    unknown = sorted({p for p in pieces if p not in ids})
+    unknown = sorted({t for t in tokens if t not in ids})
     if unknown and "<unk>" not in ids:
         fail(f"{len(unknown)} tokens are not in the run's vocabulary, e.g. {unknown[:5]}")
-    return [ids.get(p, ids.get("<unk>")) for p in pieces]
+    return [ids.get(t, ids.get("<unk>")) for t in tokens]
 
 
-def evaluate(model, tokens, batch, window):
-    """Mean next-token cross-entropy (nats) and the number of targets.
+def tokenize(text_, vocab, level):
+    return encode(pieces(text_, level), vocab)
 
-    The stream is cut into `batch` contiguous rows (the tail that does not fill a row is
-    dropped), read in windows of `window` steps with the state carried from one window to the
-    next; every position but the last of a row is an input whose next token is a target.
-    """
-    rows = len(tokens) // batch
-    if rows < 2:
+
+def read_text(path):
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8")
+
+
+def split_tokens(attrs, vocab, split):
+    """Ids of the run's own valid or test split (data.source = text)."""
+    source = attrs.get("data.source")
+    if source != "text":
+        fail(f"--split reads the data of text runs; this run has data.source = {source} (use --text)")
+    level = attrs.get("data.level", "char")
+    if f"data.{split}_path" in attrs:
+        return tokenize(read_text(attrs[f"data.{split}_path"]), vocab, level)
+    tokens = pieces(read_text(attribute(attrs, "data.path", str)), level)
+    fractions = [float(f) for f in attribute(attrs, "data.split", str).strip("[]").split(",")]
+    n = len(tokens)
+    n_train, n_valid = math.floor(fractions[0] * n), math.floor(fractions[1] * n)
+    part = tokens[n_train:n_train + n_valid] if split == "valid" else tokens[n_train + n_valid:]
+    return encode(part, vocab)
+
+
+def evaluate(model, tokens, batch, window, seq_len=0):
+    """Mean next-token cross-entropy (nats) and the number of targets (the protocol above)."""
+    rows = (len(tokens) - 1) // batch  # R
+    if rows < 1:
         fail(f"{len(tokens)} tokens are too few for batch {batch}")
-    data = torch.tensor(tokens[: rows * batch], dtype=torch.long).view(batch, rows).t()  # [N, B]
-    total, targets, state = 0.0, 0, None
+    stream = torch.tensor(tokens, dtype=torch.long)
+    inputs = stream[: rows * batch].view(batch, rows).t()         # [R, B]
+    expected = stream[1: rows * batch + 1].view(batch, rows).t()  # [R, B]
+    sequence = seq_len if seq_len > 0 else rows
+    total = 0.0
     model.eval()
     with torch.no_grad():
-        for start in range(0, rows - 1, window):
-            inputs = data[start: min(start + window, rows - 1)]
-            expected = data[start + 1: start + 1 + len(inputs)]
-            logits, state = model(inputs, state)
-            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                 expected.reshape(-1), reduction="sum").item()
-            targets += expected.numel()
-    return total / targets, targets
+        for first in range(0, rows, sequence):
+            end, state = min(first + sequence, rows), None
+            for start in range(first, end, window):
+                stop = min(start + window, end)
+                logits, state = model(inputs[start:stop], state)
+                total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                     expected[start:stop].reshape(-1),
+                                                     reduction="sum").item()
+    return total / (rows * batch), rows * batch
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="a run file, <out_dir>/<experiment>/runs/<run_id>.h5")
     parser.add_argument("--checkpoint", type=int, help="update of the checkpoint (default: newest)")
-    parser.add_argument("--text", action="append", required=True, help="text file to evaluate")
-    parser.add_argument("--batch", type=int, default=1, help="rows the stream is cut into")
-    parser.add_argument("--window", type=int, default=100, help="steps per forward call")
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--split", choices=("valid", "test"), help="the run's own split (text runs)")
+    data.add_argument("--text", action="append", help="text file(s) to evaluate, as one stream")
+    parser.add_argument("--batch", type=int, help="rows the stream is cut into (default: eval.batch)")
+    parser.add_argument("--window", type=int, help="steps per forward call (default: eval.window)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads")
     args = parser.parse_args(argv)
     if torch is None:
@@ -168,16 +218,20 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
 
     attrs, vocab, state_dict, update = read_run(args.run, args.checkpoint)
+    if attrs.get("model.output", "every_step") != "every_step":
+        fail(f"model.output = {attrs['model.output']}: this script evaluates every_step heads")
     model = build_model(attrs, len(vocab))
     load_state(model, state_dict)
-    level = attrs.get("data.level", "char")
-    tokens = []
-    for path in args.text:
-        with open(path, encoding="utf-8") as f:
-            tokens += tokenize(f.read(), vocab, level)
-    loss, targets = evaluate(model, tokens, args.batch, args.window)
-    print(f"run {attrs.get('run_id', '?')} checkpoint {update}: loss {loss:.6f} "
-          f"perplexity {math.exp(loss):.4f} bits_per_token {loss / math.log(2):.6f} "
+    if args.split:
+        tokens = split_tokens(attrs, vocab, args.split)
+    else:
+        level = attrs.get("data.level", "char")
+        tokens = [t for path in args.text for t in tokenize(read_text(path), vocab, level)]
+    batch = args.batch or int(attrs.get("eval.batch", 10))
+    window = args.window or int(attrs.get("eval.window", attrs.get("tbptt.k2", 20)))
+    loss, targets = evaluate(model, tokens, batch, window, int(attrs.get("tbptt.seq_len", 0)))
+    print(f"run {attrs.get('run_id', '?')} checkpoint {update}: loss {loss:.9g} "
+          f"perplexity {math.exp(loss):.6g} bits_per_token {loss / math.log(2):.6g} "
           f"targets {targets}")
     return 0
 
