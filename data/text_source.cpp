@@ -69,7 +69,10 @@ TextSource::TextSource(const TextSplits& splits, Level level, const std::array<i
     : vocabulary_(stored ? *stored : train_vocabulary(splits, level, sizes[0], min_count, max_vocab)),
       settings_(splits.settings) {
   for (int s = 0; s < 3; ++s) {
-    if (sizes[s] < 2)
+    // Every split needs a step, except one the user asked to be empty with a fraction of 0
+    // (nanoGPT's 90/10 split has no test split): that one is refused only if something uses it.
+    const bool asked_empty = s > 0 && splits.texts.size() == 1 && splits.fractions.at(s) == 0.0;
+    if (sizes[s] < 2 && !asked_empty)
       throw ConfigError(settings_[s].key, settings_[s].value,
                         std::string("a ") + split_name(static_cast<Split>(s)) +
                             " split of at least 2 tokens (one step); it has " + std::to_string(sizes[s]));

@@ -9,6 +9,7 @@
 // Split by files (three texts): each text is one split.
 // The vocabulary comes from the train tokens only (data/vocabulary.h).
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -35,7 +36,7 @@ class TextSource final : public Source {
   TextSource(const TextSplits& splits, Level level, int min_count, int max_vocab, const Vocabulary* stored = nullptr);
 
   Shape shape() const override { return {true, vocabulary_.size(), true, vocabulary_.size(), 0}; }
-  int64_t steps(Split split) const override { return tokens_of(split) - 1; }
+  int64_t steps(Split split) const override { return std::max<int64_t>(0, tokens_of(split) - 1); }
   Setting size_setting(Split split) const override { return settings_[static_cast<int>(split)]; }
   const std::vector<std::string>& vocabulary() const override { return vocabulary_.strings(); }
   void fill(const RowRun& run, RowState* state, Window& w) const override;

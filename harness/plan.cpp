@@ -61,7 +61,7 @@ std::vector<PlannedRun> plan_runs(const Experiment& experiment) {
       train.ranks = s.ranks_per_run;
       const int64_t per_epoch = dataset->windows_per_epoch(train);
       for (data::Split split : s.eval_splits) dataset->windows_per_epoch(eval_plan(s, split, 0, s.ranks_per_run));
-      PlannedRun p{i, run.run_id(), run.swept(), s.ranks_per_run, s.steps > 0 ? s.steps : per_epoch * s.epochs, 0, 0};
+      PlannedRun p{i, run.run_id(), run.swept(), s.ranks_per_run, planned_updates(s, per_epoch), 0, 0};
       p.flops = engine::update_flops(s.model, s.train.k2, s.train.k1, s.train.batch) * static_cast<double>(p.updates);
       p.peak_bytes = predict_peak(s, *dataset, baseline);
       plan.push_back(std::move(p));

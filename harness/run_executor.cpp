@@ -83,7 +83,7 @@ class TrainingRun {
     plan.rank = group_.rank();
     plan.ranks = group_.size();
     const int64_t per_epoch = dataset_->windows_per_epoch(plan);
-    total_updates_ = s_.steps > 0 ? s_.steps : per_epoch * s_.epochs;
+    total_updates_ = planned_updates(s_, per_epoch);
     s_.trainer.total_updates = total_updates_;
     for (data::Split split : s_.eval_splits) dataset_->windows_per_epoch(eval_plan(s_, split, group_.rank(), group_.size()));
     batches_ = std::make_unique<data::WindowIterator>(dataset_->windows(plan));
@@ -218,6 +218,7 @@ class TrainingRun {
   }
 
   bool done() const {
+    if (s_.tokens > 0 && progress_.tokens >= s_.tokens) return true;
     if (s_.steps > 0) return progress_.updates >= s_.steps;
     return batches_->cursor().epoch >= s_.epochs;
   }

@@ -1,5 +1,6 @@
 #include "harness/run_settings.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace tbptt::harness {
@@ -98,6 +99,7 @@ RunSettings read_settings(const Run& run) {
   s.train.drop_last = run.get<bool>("tbptt.drop_last");
   if (run.has("train.epochs")) s.epochs = run.get<int64_t>("train.epochs");  // absent when train.steps is set
   s.steps = run.get<int64_t>("train.steps");
+  s.tokens = run.get<int64_t>("train.tokens");
   s.max_time = run.get<double>("train.max_time");
 
   s.eval_every = run.get<int64_t>("eval.every");
@@ -141,6 +143,13 @@ data::WindowPlan eval_plan(const RunSettings& s, data::Split split, int rank, in
   p.seq_len = s.train.seq_len;
   p.drop_last = false;
   return p;
+}
+
+int64_t planned_updates(const RunSettings& s, int64_t windows_per_epoch) {
+  int64_t updates = s.steps > 0 ? s.steps : windows_per_epoch * s.epochs;
+  const int64_t per_update = static_cast<int64_t>(s.train.k1) * s.train.batch;
+  if (s.tokens > 0) updates = std::min(updates, (s.tokens + per_update - 1) / per_update);
+  return updates;
 }
 
 int threads_for(const RunSettings& s) {

@@ -20,6 +20,7 @@ struct RunSettings {
   engine::TrainerConfig trainer;
   data::WindowPlan train;           // rank and ranks are set per rank
   int64_t epochs = 1, steps = 0;    // steps > 0: stop after that many updates
+  int64_t tokens = 0;               // > 0: stop once that many tokens (new steps x batch) were seen
   double max_time = 0;              // seconds, 0 = no budget
   int64_t eval_every = 0;           // 0 = at each epoch end
   int eval_batch = 10, eval_window = 20;
@@ -41,6 +42,10 @@ void fit_to_data(engine::ModelConfig& model, const data::Shape& shape);
 // divides evenly, otherwise every rank evaluates every row.
 data::WindowPlan eval_plan(const RunSettings& s, data::Split split, int rank, int ranks);
 bool eval_sharded(const RunSettings& s, int ranks);
+
+// Updates a run will make: its steps, else its epochs, capped by its token budget (assuming
+// full windows: k1 new steps x batch tokens each).
+int64_t planned_updates(const RunSettings& s, int64_t windows_per_epoch);
 
 // Threads this run uses: parallel.threads_per_rank, else OMP_NUM_THREADS, else 1.
 int threads_for(const RunSettings& s);

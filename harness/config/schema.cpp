@@ -72,6 +72,8 @@ constexpr Setting kSettings[] = {
     {.key = "train.batch", .fallback = "32", .min = 1, .doc = "rows B of a batch (over all ranks of a run)"},
     {.key = "train.epochs", .fallback = "1", .min = 1, .doc = "passes over the training stream (absent when train.steps > 0)"},
     {.key = "train.steps", .fallback = "0", .min = 0, .doc = "stop after this many updates (0 = run `epochs`); not with train.epochs"},
+    {.key = "train.tokens", .fallback = "0", .min = 0,
+     .doc = "stop once this many tokens (new window steps x batch) were trained on (0 = no budget); equal budgets across k and batch"},
     {.key = "train.max_time", .type = Type::number, .fallback = "0", .min = 0, .doc = "wall-time budget in seconds (0 = none)"},
     {.key = "train.optimizer.name", .type = Type::choice, .fallback = "adam", .choices = "sgd|adam|adamw", .doc = "optimizer"},
     {.key = "train.optimizer.lr", .type = Type::number, .fallback = "0.001", .min = 0, .min_open = true, .doc = "learning rate"},

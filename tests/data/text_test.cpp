@@ -225,6 +225,14 @@ TEST_F(TextTest, BadInputIsAConfigErrorNamingItsKey) {
   EXPECT_EQ(key([](SourceSpec& s) { s.source = "sine", s.period = 0; }), "data.period");
   EXPECT_EQ(key([](SourceSpec& s) { s.source = "adding", s.sequence_length = 1; }), "data.sequence_length");
 
+  // A split asked to be empty (fraction 0: nanoGPT's 90/10 has no test split) is refused only
+  // when something uses it, naming the split's size setting.
+  SourceSpec ninety_ten = spec;
+  ninety_ten.split.fractions = {0.9, 0.1, 0.0};
+  const Dataset no_test(ninety_ten);
+  EXPECT_EQ(error_key([&] { no_test.windows_per_epoch({.split = Split::test, .batch = 1, .k1 = 5, .k2 = 5}); }), "data.split");
+  EXPECT_EQ(error_key([&] { no_test.windows_per_epoch({.split = Split::valid, .batch = 1, .k1 = 5, .k2 = 5}); }), "no error");
+
   // A split too small for one window (drop_last) names the split's size setting.
   Dataset ds(spec);
   EXPECT_EQ(error_key([&] { ds.windows_per_epoch({.split = Split::test, .batch = 1, .k1 = 50, .k2 = 50, .drop_last = true}); }),
