@@ -1,94 +1,144 @@
 // Google Benchmark: one full TBPTT update (forward, backward, gradient-averaging hook, optimizer)
-// and its parts, per cell, over window lengths T, batches B and widths H.
+// and its parts, for the three configurations `make bench` compares with PyTorch (workloads.h)
+// in f32 and bf16, for a grid of cells x window T x batch B x width H, and the machine's peaks.
 //
 // FLOP accounting: engine::update_flops (GEMM FLOPs only; elementwise work is not counted):
 //   recurrent layer forward  2 * T * B * G * H * (I + H)    (G = 4 LSTM, 3 GRU, 1 RNN)
 //   recurrent layer backward 2 x forward                    (data and weight gradients)
-//   output layer             3 x 2 * T * B * H * V          (forward, data and weight gradients)
-// Counters: tokens/s (T*B per update), GFLOP/s, the oneDNN workspace bytes of one window.
+//   output layer             3 x 2 * T * B * H * V          (forward, data and weight gradients;
+//                                                            T = 1 for a last-step head)
+// Counters: tokens/s (T*B per update), updates/s, GFLOP/s, the update's parts in ms (forward,
+// backward, optimizer incl. gradient norm), the oneDNN workspace of one window, threads.
+// Times are wall-clock (UseRealTime): the work runs on OpenMP threads.
 
 #include <benchmark/benchmark.h>
+#include <omp.h>
 
-#include "common/counter_rng.h"
-#include "engine/trainer.h"
+#include <dnnl.hpp>
+#include <string>
+#include <vector>
 
-namespace tbptt::engine {
+#include "bench/workloads.h"
+#include "engine/bf16.h"
+
+namespace tbptt::bench {
 namespace {
 
-struct Shape {
-  Cell cell;
-  int T, B, H, V, E, layers;
-};
+using engine::Precision;
 
-// Windows of random tokens: nothing to learn, which is exactly the Keras seed's workload.
-struct Stream {
-  std::vector<int32_t> x, y;
-  std::vector<uint8_t> has;
-  WindowBatch window;
-  Stream(const Shape& s) : x(static_cast<size_t>(s.T) * s.B), y(x.size()), has(x.size(), 1) {
-    for (size_t i = 0; i < x.size(); ++i) {
-      x[i] = static_cast<int32_t>(rng::below(s.V, 1, 1, i));
-      y[i] = static_cast<int32_t>(rng::below(s.V, 1, 2, i));
-    }
-    window = WindowBatch{s.T, s.B, 0, s.T, false, x.data(), nullptr, y.data(), nullptr, has.data()};
+void rate_counters(benchmark::State& state, const engine::ModelConfig& m, int T, int new_steps, int B) {
+  using benchmark::Counter;
+  state.counters["tokens/s"] = Counter(static_cast<double>(T) * B, Counter::kIsIterationInvariantRate);
+  state.counters["updates/s"] = Counter(1, Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = Counter(engine::update_flops(m, T, new_steps, B) * 1e-9, Counter::kIsIterationInvariantRate);
+  state.counters["workspace_MB"] = static_cast<double>(engine::estimate_memory(m, T, B).workspace) / 1e6;
+  state.counters["threads"] = omp_get_max_threads();
+}
+
+// The whole update as the harness runs it, on one rank (no reducer).
+void BM_Update(benchmark::State& state, const Workload& w) {
+  engine::Model model(w.model, 1);
+  engine::TruncatedTrainer trainer(model, w.trainer, w.B);
+  SyntheticWindows data(w, 0, w.B);
+  trainer.update(data.next());  // builds and caches the primitives of this shape
+  double fwd = 0, bwd = 0, opt = 0;
+  for (auto _ : state) {
+    const engine::UpdateStats s = trainer.update(data.next());
+    fwd += s.pass.forward, bwd += s.pass.backward, opt += s.optimizer;
   }
-};
-
-ModelConfig model_config(const Shape& s) {
-  ModelConfig m;
-  m.cell = s.cell, m.layers = s.layers, m.hidden = s.H, m.vocab = s.V, m.embedding = s.E, m.outputs = s.V;
-  return m;
+  rate_counters(state, w.model, w.T, w.T, w.B);
+  using benchmark::Counter;
+  state.counters["fwd_ms"] = Counter(fwd * 1e3, Counter::kAvgIterations);
+  state.counters["bwd_ms"] = Counter(bwd * 1e3, Counter::kAvgIterations);
+  state.counters["opt_ms"] = Counter(opt * 1e3, Counter::kAvgIterations);
 }
 
-void set_counters(benchmark::State& state, const Shape& s, Model& model) {
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(s.T) * s.B, benchmark::Counter::kIsIterationInvariantRate);
-  const double flops = update_flops(model.config(), s.T, s.T, s.B);
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["workspace_MB"] = static_cast<double>(estimate_memory(model.config(), s.T, s.B).workspace) / 1e6;
+// Forward only (evaluation): the state carried, no workspace, no gradient.
+void BM_Forward(benchmark::State& state, const Workload& w) {
+  engine::Model model(w.model, 1);
+  engine::RecurrentState st = model.make_state(w.B);
+  SyntheticWindows data(w, 0, w.B);
+  engine::evaluate_window(model, st, data.next());
+  for (auto _ : state) benchmark::DoNotOptimize(engine::evaluate_window(model, st, data.next()));
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(w.T) * w.B, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The whole update, as the harness runs it (with a no-op gradient reducer: one rank).
-void BM_Update(benchmark::State& state, Shape s) {
-  Model model(model_config(s), 1);
-  TruncatedTrainer trainer(model, TrainerConfig{}, s.B);
-  Stream data(s);
-  trainer.update(data.window);  // builds and caches the primitives of this shape
-  for (auto _ : state) benchmark::DoNotOptimize(trainer.update(data.window));
-  set_counters(state, s, model);
+// The optimizer's share: gradient norm and one Adam step over the flat buffer.
+void BM_Optimizer(benchmark::State& state, const Workload& w) {
+  const engine::ParamLayout layout(w.model);
+  std::vector<float> params(layout.size(), 0.5f), grads(layout.size(), 1e-3f);
+  engine::Optimizer opt(w.trainer.optimizer, layout.size());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(engine::global_norm(grads, 1.0));
+    opt.step(params, grads, 1.0, w.trainer.optimizer.lr);
+  }
+  state.counters["params"] = static_cast<double>(layout.size());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(layout.size()) * 7 * 4);  // p, g, m, v read; p, m, v written
 }
 
-// Forward + backward only (no optimizer): the model's share of the update.
-void BM_ForwardBackward(benchmark::State& state, Shape s) {
-  Model model(model_config(s), 1);
-  std::vector<float> grads(model.layout().size());
-  RecurrentState st = model.make_state(s.B);
-  Stream data(s);
-  model.forward_backward(grads, st, data.window);
-  for (auto _ : state) benchmark::DoNotOptimize(model.forward_backward(grads, st, data.window));
-  set_counters(state, s, model);
+// The sgemm peak the table's "% of peak" refers to (oneDNN, 2048^3), and the bf16 matmul peak.
+void BM_PeakSgemm(benchmark::State& state) {
+  const int n = 2048;
+  std::vector<float> a(static_cast<size_t>(n) * n, 0.5f), b(a.size(), 0.25f), c(a.size());
+  for (auto _ : state) dnnl::sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = omp_get_max_threads();
+}
+
+void BM_PeakBf16Matmul(benchmark::State& state) {
+  using dnnl::memory;
+  const memory::dim n = 2048;
+  const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  dnnl::stream s(e);
+  const memory::desc ab({n, n}, memory::data_type::bf16, memory::format_tag::ab);
+  const memory::desc c({n, n}, memory::data_type::f32, memory::format_tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ab, ab, c), e);
+  const dnnl::matmul mm(pd);
+  memory A(ab, e), B(ab, e), C(c, e);
+  std::fill_n(static_cast<uint16_t*>(A.get_data_handle()), n * n, 0x3f00);  // 0.5
+  std::fill_n(static_cast<uint16_t*>(B.get_data_handle()), n * n, 0x3e80);  // 0.25
+  for (auto _ : state) {
+    mm.execute(s, {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, C}});
+    s.wait();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = omp_get_max_threads();
 }
 
 void register_all() {
-  // The seed language model of the Keras program: V=5000, E=128, H=256, B=32, k=20.
-  const Shape seed{Cell::lstm, 20, 32, 256, 5000, 128, 1};
-  benchmark::RegisterBenchmark("update/seed_lm", BM_Update, seed)->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("fwd_bwd/seed_lm", BM_ForwardBackward, seed)->Unit(benchmark::kMillisecond);
-  for (Cell cell : {Cell::lstm, Cell::gru, Cell::rnn_tanh})
+  benchmark::RegisterBenchmark("peak/sgemm_2048", BM_PeakSgemm)->UseRealTime()->Unit(benchmark::kMillisecond);
+  if (engine::cpu_supports_bf16())
+    benchmark::RegisterBenchmark("peak/bf16_matmul_2048", BM_PeakBf16Matmul)->UseRealTime()->Unit(benchmark::kMillisecond);
+  for (Precision p : {Precision::f32, Precision::bf16}) {
+    if (p == Precision::bf16 && !engine::cpu_supports_bf16()) continue;
+    for (const Workload& w : workloads(p)) {
+      const std::string tail = w.name + "/" + engine::name(p);
+      benchmark::RegisterBenchmark(("update/" + tail).c_str(), BM_Update, w)->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("forward/" + tail).c_str(), BM_Forward, w)->UseRealTime()->Unit(benchmark::kMillisecond);
+      if (p == Precision::f32)
+        benchmark::RegisterBenchmark(("optimizer/" + w.name).c_str(), BM_Optimizer, w)->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+  }
+  // The grid: a token model (V = 1000, E = 128), one layer, Adam, every cell, T, B, H.
+  for (engine::Cell cell : {engine::Cell::lstm, engine::Cell::gru, engine::Cell::rnn_tanh})
     for (int T : {5, 10, 20, 50, 100, 200})
       for (int B : {16, 32, 64, 128})
         for (int H : {128, 256, 512}) {
-          const Shape s{cell, T, B, H, 1000, 128, 1};
-          const std::string n = std::string("update/") + name(cell) + "/T" + std::to_string(T) + "/B" + std::to_string(B) + "/H" + std::to_string(H);
-          benchmark::RegisterBenchmark(n.c_str(), BM_Update, s)->Unit(benchmark::kMillisecond);
+          Workload w;
+          w.model.cell = cell, w.model.hidden = H, w.model.vocab = 1000, w.model.embedding = 128, w.model.outputs = 1000;
+          w.T = T, w.B = B;
+          w.name = std::string("grid/") + engine::name(cell) + "/T" + std::to_string(T) + "/B" + std::to_string(B) + "/H" + std::to_string(H);
+          benchmark::RegisterBenchmark(w.name.c_str(), BM_Update, w)->UseRealTime()->Unit(benchmark::kMillisecond);
         }
 }
 
 }  // namespace
-}  // namespace tbptt::engine
+}  // namespace tbptt::bench
 
 int main(int argc, char** argv) {
-  tbptt::engine::register_all();
+  tbptt::bench::register_all();
   benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

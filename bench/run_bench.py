@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""`make bench`: tbptt against PyTorch on this machine, in one invocation.
+
+1. The machine's peaks: oneDNN sgemm 2048^3 (and bf16 matmul) at each thread count.
+2. Each workload of bench/workloads.h at each thread count, tbptt (f32, bf16) and PyTorch (f32)
+   measured alternately, --reps times; medians side by side.
+3. Data parallelism: bench_allreduce on 1 rank and on 2 ranks (1 thread each), alternately.
+
+Timings taken while other processes run are rough: the load average is printed with the table.
+Everything measured is also written to <build>/bench_results.json.
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS = ["seed_lm", "seed_regressor", "char_lm"]
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def run_json(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out[out.index("{"):])  # mpirun may print a banner first
+
+
+def gbench(binary, filt, threads, extra=(), mpi_ranks=0):
+    """Benchmark entries (name -> dict) of one Google Benchmark run."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    cmd = [binary, "--benchmark_filter=" + filt, "--benchmark_format=json", *extra]
+    if mpi_ranks:
+        cmd = ["mpirun", "--oversubscribe", "--bind-to", "none", "-x", "OMP_NUM_THREADS", "-np", str(mpi_ranks)] + cmd
+    return {b["name"]: b for b in run_json(cmd, env)["benchmarks"] if b.get("run_type") != "aggregate"}
+
+
+def entry(results, prefix):
+    for name, b in results.items():
+        if name.startswith(prefix):
+            return b
+    raise KeyError(prefix)
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    args = ap.parse_args()
+    engine_bin = os.path.join(args.build, "bench", "bench_engine")
+    allreduce_bin = os.path.join(args.build, "bench", "bench_allreduce")
+    peer = os.path.join(HERE, "pytorch_peer.py")
+    threads = [int(t) for t in args.threads.split(",")]
+    workloads = args.workloads.split(",")
+    results = {"load_start": load(), "peaks": {}, "rows": [], "data_parallel": {}}
+    print(f"load average at start: {results['load_start']}", flush=True)
+
+    # 1. Peaks.
+    for t in threads:
+        r = gbench(engine_bin, "^peak/", t, ["--benchmark_repetitions=%d" % args.reps])
+        peaks = {k: med([b["GFLOP/s"] for n, b in r.items() if n.startswith("peak/" + k)])
+                 for k in ("sgemm", "bf16_matmul")}
+        results["peaks"][t] = peaks
+        print(f"peak at {t} thread(s): sgemm {peaks['sgemm']:.0f} GFLOP/s, bf16 matmul {peaks['bf16_matmul']:.0f} GFLOP/s",
+              flush=True)
+    has_bf16 = not math.isnan(results["peaks"][threads[0]]["bf16_matmul"])  # bench_engine skips bf16 without AVX512-BF16
+
+    # 2. Workloads, alternating tbptt f32, tbptt bf16 and PyTorch within each repetition.
+    min_time = "--benchmark_min_time=%g" % args.seconds
+    for w in workloads:
+        for t in threads:
+            runs = {"f32": [], "bf16": [], "torch": []}
+            for _ in range(args.reps):
+                for p in (["f32", "bf16"] if has_bf16 else ["f32"]):
+                    runs[p].append(entry(gbench(engine_bin, f"^update/{w}/{p}/", t, [min_time]), "update/"))
+                env = dict(os.environ)
+                out = subprocess.run([sys.executable, peer, "--workload", w, "--threads", str(t),
+                                      "--seconds", str(args.seconds)], env=env, check=True,
+                                     stdout=subprocess.PIPE, text=True).stdout
+                runs["torch"].append(json.loads(out))
+            torch_tps = med([r["tokens_per_s"] for r in runs["torch"]])
+            for p in ("f32", "bf16"):
+                if not runs[p]:
+                    continue
+                peak = results["peaks"][t]["sgemm" if p == "f32" else "bf16_matmul"]
+                row = {"workload": w, "precision": p, "threads": t,
+                       "tokens_per_s": med([b["tokens/s"] for b in runs[p]]),
+                       "updates_per_s": med([b["updates/s"] for b in runs[p]]),
+                       "gflops": med([b["GFLOP/s"] for b in runs[p]]),
+                       "torch_tokens_per_s": torch_tps, "torch_blas": runs["torch"][0]["blas"],
+                       "parts_ms": {k: med([b[k] for b in runs[p]]) for k in ("fwd_ms", "bwd_ms", "opt_ms")}}
+                row["ratio"] = row["tokens_per_s"] / torch_tps
+                row["pct_peak"] = 100 * row["gflops"] / peak
+                results["rows"].append(row)
+                print(f"  {w} {p} {t}T: {row['tokens_per_s']:.0f} tokens/s vs PyTorch {torch_tps:.0f} "
+                      f"({row['ratio']:.2f}x), {row['gflops']:.0f} GFLOP/s = {row['pct_peak']:.0f}% of peak", flush=True)
+
+    # 3. Data parallel: 1 rank x 1 thread vs 2 ranks x 1 thread, same global batch.
+    dp = {1: [], 2: []}
+    for _ in range(args.reps):
+        for ranks in (1, 2):
+            dp[ranks].append(gbench(allreduce_bin, ".", 1, mpi_ranks=ranks))
+    for w in workloads:
+        one = med([entry(r, "data_parallel/" + w)["tokens/s"] for r in dp[1]])
+        two = med([entry(r, "data_parallel/" + w)["tokens/s"] for r in dp[2]])
+        share = med([entry(r, "data_parallel/" + w)["allreduce_share"] for r in dp[2]])
+        ar_ms = med([entry(r, "allreduce/" + w)["real_time"] for r in dp[2]])
+        mb = entry(dp[2][0], "allreduce/" + w)["MB"]
+        results["data_parallel"][w] = {"one_rank_tokens_per_s": one, "two_rank_tokens_per_s": two,
+                                       "speedup": two / one, "allreduce_share": share,
+                                       "allreduce_ms": ar_ms, "gradient_MB": mb}
+    results["load_end"] = load()
+
+    # The table.
+    print()
+    print(f"tbptt vs PyTorch {runs['torch'][0].get('torch', '')} (medians of {args.reps}; "
+          f"load average {results['load_start']} at start, {results['load_end']} at end)")
+    print(f"PyTorch BLAS: {results['rows'][0]['torch_blas']}")
+    print(f"{'config':<16}{'prec':<6}{'thr':>4}{'tbptt tok/s':>13}{'PyTorch tok/s':>15}{'ratio':>7}"
+          f"{'GFLOP/s':>9}{'% peak':>8}  {'fwd/bwd/opt ms':>16}")
+    for r in results["rows"]:
+        parts = "/".join(f"{r['parts_ms'][k]:.1f}" for k in ("fwd_ms", "bwd_ms", "opt_ms"))
+        print(f"{r['workload']:<16}{r['precision']:<6}{r['threads']:>4}{r['tokens_per_s']:>13.0f}"
+              f"{r['torch_tokens_per_s']:>15.0f}{r['ratio']:>7.2f}{r['gflops']:>9.0f}{r['pct_peak']:>7.0f}%  {parts:>16}")
+    print("% peak: of sgemm 2048^3 for f32 rows, of bf16 matmul 2048^3 for bf16 rows, at the same thread count:")
+    for t, p in results["peaks"].items():
+        print(f"  {t} thread(s): sgemm {p['sgemm']:.0f} GFLOP/s, bf16 matmul {p['bf16_matmul']:.0f} GFLOP/s")
+    print()
+    print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'allreduce':>11}{'grad MB':>9}{'AR ms':>8}")
+    for w, d in results["data_parallel"].items():
+        print(f"{w:<16}{d['one_rank_tokens_per_s']:>11.0f}{d['two_rank_tokens_per_s']:>11.0f}{d['speedup']:>9.2f}"
+              f"{100 * d['allreduce_share']:>10.1f}%{d['gradient_MB']:>9.2f}{d['allreduce_ms']:>8.2f}")
+    with open(os.path.join(args.build, "bench_results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
