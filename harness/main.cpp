@@ -4,6 +4,7 @@
 //     run     a sweep under MPI (sweep_runner)
 //     plan    the runs of a sweep, without training (plan)
 //     report  the table of a results index (results/report)
+//     schema  every experiment setting, as the README's YAML reference (config/schema)
 //     eval    a run's checkpoint on a split, one process (eval_command)
 //
 // Exit status everywhere: 0 success, 1 some runs failed, 2 bad input or usage.
@@ -21,6 +22,7 @@
 
 #include "common/error.h"
 #include "harness/config/experiment.h"
+#include "harness/config/schema.h"
 #include "harness/eval_command.h"
 #include "harness/plan.h"
 #include "harness/sweep_runner.h"
@@ -105,9 +107,11 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--checkpoint", eval.checkpoint, "Update of the checkpoint to evaluate (default: the newest)");
   eval_cmd->add_option("--set", eval.sets, "Override a setting of the run: dotted.key=YAML (repeatable), e.g. data.path=other.txt");
 
-  const std::set<std::string> commands = {"run", "plan", "report", "eval"};
+  auto* schema_cmd = app.add_subcommand("schema", "Print every experiment setting: type, default, allowed values (markdown)");
+
+  const std::set<std::string> commands = {"run", "plan", "report", "eval", "schema"};
   if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
-    std::cerr << "tbptt: unknown command '" << argv[1] << "'; commands: run, plan, report, eval (see tbptt --help)\n";
+    std::cerr << "tbptt: unknown command '" << argv[1] << "'; commands: run, plan, report, eval, schema (see tbptt --help)\n";
     return 2;
   }
   try {
@@ -126,6 +130,10 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run_command(run);
     if (*plan_cmd) return plan_command(plan_path, plan_sets);
     if (*report_cmd) return report_command(index, by, format);
+    if (*schema_cmd) {
+      std::cout << harness::schema_markdown();
+      return 0;
+    }
     if (*eval_cmd) return harness::eval_command(eval, std::cout);
   } catch (const ConfigError& e) {
     std::cerr << "tbptt: " << e.what() << "\n";
