@@ -97,13 +97,15 @@ class ToPytorch(unittest.TestCase):
         tokens = self.tp.tokenize(TEXT, vocab, "char")
         self.assertEqual(tokens[:4], [vocab.index(c) for c in "abc "])
         loss, targets = self.tp.evaluate(model, tokens, batch=3, window=7)
-        rows = len(tokens) // 3
-        self.assertEqual(targets, 3 * (rows - 1))
+        rows = (len(tokens) - 1) // 3  # n tokens are n - 1 steps (input x[p], target x[p+1])
+        self.assertEqual(targets, 3 * rows)
         # The same rows in one forward call: carrying the state across windows must not change it.
-        data = torch.tensor(tokens[: rows * 3]).view(3, rows).t()
+        stream = torch.tensor(tokens)
+        inputs = stream[: rows * 3].view(3, rows).t()
+        expected = stream[1: rows * 3 + 1].view(3, rows).t()
         with torch.no_grad():
-            logits, _ = model(data[:-1])
-            whole = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), data[1:].reshape(-1))
+            logits, _ = model(inputs)
+            whole = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), expected.reshape(-1))
         self.assertAlmostEqual(loss, whole.item(), places=5)
 
     def test_command_line_prints_the_loss(self):
