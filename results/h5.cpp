@@ -136,6 +136,23 @@ Handle open_file(const Site& site) {
                 H5Fclose);
 }
 
+Handle create_memory_file(const Site& site) {
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  constexpr size_t kGrowBy = size_t{1} << 20;  // the image grows in 1 MiB steps
+  check(H5Pset_fapl_core(access.get(), kGrowBy, /*backing_store=*/0), site, "choose the core driver");
+  return Handle(check(H5Fcreate(site.path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), site,
+                      "create in-memory HDF5 file"),
+                H5Fclose);
+}
+
+std::vector<char> file_image(hid_t file, const Site& site) {
+  check(H5Fflush(file, H5F_SCOPE_LOCAL), site, "flush");
+  const ssize_t size = check(H5Fget_file_image(file, nullptr, 0), site, "size the file image");
+  std::vector<char> image(static_cast<size_t>(size));
+  check(H5Fget_file_image(file, image.data(), image.size()), site, "copy the file image");
+  return image;
+}
+
 bool exists(hid_t loc, const std::string& name) {
   size_t end = 0;
   do {
@@ -159,6 +176,19 @@ Handle create_group(hid_t loc, const std::string& name, const Site& site, bool t
 Handle open_group(hid_t loc, const std::string& name, const Site& site) {
   return Handle(check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), site, "open group " + name),
                 H5Gclose);
+}
+
+void link_external(hid_t loc, const std::string& name, const std::string& target_file,
+                   const std::string& object, const Site& site) {
+  Handle link_plist(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(link_plist.get(), 1);
+  check(H5Lcreate_external(target_file.c_str(), object.c_str(), loc, name.c_str(), link_plist.get(),
+                           H5P_DEFAULT),
+        site, "link " + name + " to " + target_file);
+}
+
+void delete_link(hid_t loc, const std::string& name, const Site& site) {
+  check(H5Ldelete(loc, name.c_str(), H5P_DEFAULT), site, "delete " + name);
 }
 
 std::vector<std::string> member_names(hid_t group, const Site& site) {

@@ -59,10 +59,15 @@ class Handle {
   Closer closer_ = nullptr;
 };
 
-// Files. create_file truncates; the format is the library default (v0 superblock) on purpose:
-// a writer killed mid-run leaves a file that opens without h5clear (see README.md).
+// Files. create_file truncates; the format is the library default (v0 superblock), which any
+// HDF5 >= 1.8 tool opens without h5clear.
 Handle create_file(const Site& site);
 Handle open_file(const Site& site);  // read-only for Access::read, read-write for Access::write
+// A file held only in memory (core driver, no backing store): nothing reaches the disk until
+// the caller writes out file_image(). `site.path` names it in errors and nowhere else.
+Handle create_memory_file(const Site& site);
+// The whole file as bytes, after a flush: a complete, consistent HDF5 file.
+std::vector<char> file_image(hid_t file, const Site& site);
 
 // Groups and links. `name` may be a path ("checkpoint/0000000100"); exists() checks each part.
 bool exists(hid_t loc, const std::string& name);
@@ -71,6 +76,11 @@ Handle create_group(hid_t loc, const std::string& name, const Site& site, bool t
 Handle open_group(hid_t loc, const std::string& name, const Site& site);
 std::vector<std::string> member_names(hid_t group, const Site& site);  // sorted by name
 Handle open_dataset(hid_t loc, const std::string& name, const Site& site);
+// An external link `name` (missing groups on the way are created) to `object` in `target_file`.
+// A relative target resolves against the folder of the file holding the link.
+void link_external(hid_t loc, const std::string& name, const std::string& target_file,
+                   const std::string& object, const Site& site);
+void delete_link(hid_t loc, const std::string& name, const Site& site);
 
 // Attributes (replacing any of the same name) and the attributes of an object, in storage order.
 // Attribute types outside Value (e.g. numeric arrays added by hand) are skipped when reading.

@@ -64,7 +64,7 @@ Checkpoint read_checkpoint(const std::filesystem::path& path, int64_t update) {
   if (!h5::exists(file.get(), name)) h5::fail(site, "no checkpoint at update " + std::to_string(update));
   h5::Handle group = h5::open_group(file.get(), name, site);
   Checkpoint checkpoint;
-  // The cursor attributes are written after the tensors: a checkpoint without them is partial.
+  // Every checkpoint the writer publishes has its cursor; one without it is not a checkpoint.
   for (auto& [key, value] : h5::read_attributes(group.get(), site)) {
     int64_t* cursor = key == "update" ? &checkpoint.update
                       : key == "epoch" ? &checkpoint.epoch

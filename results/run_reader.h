@@ -1,10 +1,12 @@
 #pragma once
 // Reading one run file: finished (<run_id>.h5) or killed mid-run (<run_id>.h5.part).
 //
-// A killed file holds everything up to the writer's last flush. salvage() is the first half of
-// resuming such a run: it keeps the newest checkpoint that loads completely and the rows that
-// checkpoint covers (update <= its update); the harness passes both to the resuming RunWriter
-// constructor, which rewrites them into a fresh file before training continues.
+// A killed file holds everything up to the writer's last flush. Checkpoints are read through the
+// run file's checkpoint/<update> external links (run_writer.h); a checkpoint file that no link
+// points at does not exist for these functions. salvage() is the first half of resuming a killed
+// run: it keeps the newest checkpoint that loads completely and the rows that checkpoint covers
+// (update <= its update); the harness passes both to the resuming RunWriter constructor, which
+// publishes them as the run's new first image before training continues.
 
 #include <cstdint>
 #include <filesystem>
@@ -26,7 +28,7 @@ struct RunContents {
   std::vector<FidelityRow> fidelity;
   std::vector<std::string> fidelity_groups;  // labels of fidelity/group; empty when probe was off
   std::vector<std::string> vocab;            // data/vocab; empty for non-token data
-  std::vector<int64_t> checkpoints;          // updates with a checkpoint, ascending
+  std::vector<int64_t> checkpoints;          // updates with a checkpoint link, ascending
 };
 
 // Throws ReadError naming the path if the file cannot be opened or read.

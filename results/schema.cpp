@@ -58,11 +58,24 @@ const std::vector<Column<FidelityRow>> kFidelityColumns = {
     {"norm_long", &FidelityRow::norm_long},
 };
 
-std::string checkpoint_group(int64_t update) {
-  char name[32];
-  std::snprintf(name, sizeof name, "checkpoint/%010lld", static_cast<long long>(update));
-  return name;
+namespace {
+
+std::string padded(int64_t update) {
+  char digits[32];
+  std::snprintf(digits, sizeof digits, "%010lld", static_cast<long long>(update));
+  return digits;
 }
+
+// "<run_id>.h5" of "<run_id>.h5" or "<run_id>.h5.part", in the same folder.
+std::filesystem::path finished_name(const std::filesystem::path& run_path) {
+  std::string name = run_path.filename().string();
+  if (name.ends_with(".part")) name.resize(name.size() - 5);
+  return run_path.parent_path() / name;
+}
+
+}  // namespace
+
+std::string checkpoint_group(int64_t update) { return "checkpoint/" + padded(update); }
 
 std::filesystem::path runs_dir(const std::filesystem::path& out_dir,
                                const std::string& experiment) {
@@ -81,6 +94,18 @@ std::filesystem::path partial_file(const std::filesystem::path& finished) {
 std::filesystem::path index_file(const std::filesystem::path& out_dir,
                                  const std::string& experiment) {
   return out_dir / (experiment + ".h5");
+}
+
+std::filesystem::path checkpoint_dir(const std::filesystem::path& run_path) {
+  return std::filesystem::path(finished_name(run_path)).replace_extension(".ckpt");
+}
+
+std::filesystem::path checkpoint_file(const std::filesystem::path& run_path, int64_t update) {
+  return checkpoint_dir(run_path) / (padded(update) + ".h5");
+}
+
+std::filesystem::path lock_file(const std::filesystem::path& run_path) {
+  return finished_name(run_path).concat(".lock");
 }
 
 void check_experiment_name(const std::string& experiment) {

@@ -5,6 +5,8 @@
 //   <out_dir>/<experiment>.h5                  index: links to every run + summary/ table
 //   <out_dir>/<experiment>/runs/<run_id>.h5    a finished run (status written, file closed)
 //   <out_dir>/<experiment>/runs/<run_id>.h5.part   a run being written, or killed while written
+//   <out_dir>/<experiment>/runs/<run_id>.ckpt/<update>.h5   one checkpoint, linked from the run
+//   <out_dir>/<experiment>/runs/<run_id>.h5.lock   held (flock) by the run's live writer
 //
 // Each table is a group of equal-length 1-D columns, one row per record. A Column names a
 // dataset and the Row member it holds, so writer and reader share one description per table.
@@ -22,7 +24,7 @@
 namespace tbptt::results {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-inline constexpr int64_t kSchemaVersion = 1;  // root attribute `schema_version`
+inline constexpr int64_t kSchemaVersion = 2;  // root attribute `schema_version` (2: checkpoint files)
 
 enum class RunStatus { running, completed, diverged, failed, interrupted };
 std::string_view to_string(RunStatus status);
@@ -76,7 +78,7 @@ struct Tensor {
 // belong to it. `extra` carries scalars the trainer needs back (optimizer step, RNG keys, ...).
 struct Checkpoint {
   int64_t update = 0, epoch = 0, window = 0, tokens = 0;
-  std::vector<Tensor> state_dict;  // checkpoint/<u>/state_dict/<pytorch name>
+  std::vector<Tensor> state_dict;  // checkpoint/<u>/state_dict/<pytorch name> (through the link)
   std::vector<Tensor> optimizer;   // checkpoint/<u>/optimizer/<name>, flat (m, v, momentum)
   std::vector<Tensor> state;       // checkpoint/<u>/state/<name>, carried state (h, c) [L, B, H]
   Attributes extra;
@@ -90,6 +92,11 @@ std::filesystem::path run_file(const std::filesystem::path& out_dir, const std::
                                const std::string& run_id);  // the finished name, <run_id>.h5
 std::filesystem::path partial_file(const std::filesystem::path& finished);  // <run_id>.h5.part
 std::filesystem::path index_file(const std::filesystem::path& out_dir, const std::string& experiment);
+// Files beside a run file; `run_path` may be the finished or the .part name.
+std::filesystem::path checkpoint_dir(const std::filesystem::path& run_path);  // <run_id>.ckpt
+std::filesystem::path checkpoint_file(const std::filesystem::path& run_path,
+                                      int64_t update);  // <run_id>.ckpt/0000000120.h5
+std::filesystem::path lock_file(const std::filesystem::path& run_path);  // <run_id>.h5.lock
 
 // Throws ConfigError (setting "name") unless `experiment` is usable as a file and link name.
 void check_experiment_name(const std::string& experiment);

@@ -1,11 +1,6 @@
 #include "results/sweep_index.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <map>
 #include <system_error>
@@ -13,6 +8,7 @@
 #include "results/h5.h"
 #include "results/run_reader.h"
 #include "results/stats.h"
+#include "results/writer_lock.h"
 
 namespace tbptt::results {
 
@@ -42,16 +38,6 @@ const std::vector<NumberColumn> kNumbers = {
 };
 const std::vector<TextColumn> kTrailingText = {{"error", &RunSummary::error},
                                                {"file", &RunSummary::file}};
-
-// HDF5 takes an exclusive flock() on a file it opens for writing and keeps it until close: if a
-// shared lock is refused, a live writer (in any process, this one included) has the file open.
-bool held_by_writer(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);  // releases our lock, if we got it
-  return held;
-}
 
 double as_number(const Value* value) {
   if (value == nullptr) return kNaN;
@@ -87,7 +73,7 @@ RunSummary summarize(const RunContents& run) {
 
 RunSummary summarize_file(const fs::path& path, const std::string& run_id, bool partial) {
   RunSummary s;
-  if (partial && held_by_writer(path)) {
+  if (partial && WriterLock::held(lock_file(path))) {
     s.status = "running";
   } else {
     try {
@@ -163,9 +149,7 @@ void write_index(const SweepSummary& sweep, const h5::Site& site) {
   for (const auto& run : sweep.runs) {
     if (run.status == "unreadable") continue;
     // Relative to the index's folder, so out_dir can be moved or copied whole.
-    h5::check(H5Lcreate_external(run.file.c_str(), "/", links.get(), run.run_id.c_str(),
-                                 H5P_DEFAULT, H5P_DEFAULT),
-              site, "link run " + run.run_id);
+    h5::link_external(links.get(), run.run_id, run.file, "/", site);
   }
 
   h5::Handle summary = h5::create_group(file.get(), "summary", site, /*track_order=*/true);
@@ -209,6 +193,9 @@ SweepSummary scan_runs(const fs::path& out_dir, const std::string& experiment) {
   std::map<std::string, std::pair<std::string, bool>> files;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(folder, error)) {
+    // Run files only: not the <run_id>.ckpt/ folders, lock files or .tmp files beside them.
+    std::error_code unreadable;
+    if (!entry.is_regular_file(unreadable)) continue;
     const std::string name = entry.path().filename().string();
     const bool partial = name.ends_with(".h5.part");
     if (!partial && !name.ends_with(".h5")) continue;

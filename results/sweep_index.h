@@ -6,8 +6,9 @@
 //
 // Status of a run in the summary:
 //   <run_id>.h5          the status the writer recorded (completed | diverged | failed | interrupted)
-//   <run_id>.h5.part     "running" while a live writer holds the file's lock, else "incomplete"
-//                        (the writer was killed; rows up to its last flush are there)
+//   <run_id>.h5.part     "running" while a live writer holds <run_id>.h5.lock (writer_lock.h),
+//                        else "incomplete" (the writer was killed; rows up to its last flush)
+// The <run_id>.ckpt/ folders of checkpoint files are not runs: scan_runs() skips them.
 //   unopenable file      "unreadable", with HDF5's message as the error (and no link)
 
 #include <cstdint>

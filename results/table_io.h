@@ -5,9 +5,9 @@
 //     row 0  ──────▶    1       0     640    4.61  ...  0.0008
 //     row 1  ──────▶    2       0    1280    4.58  ...  0.0007
 //
-// TableWriter buffers rows in memory and appends them to every column at write(); the file is
-// consistent only after the caller's H5Fflush. A writer killed between flushes can leave columns
-// of different lengths, so read_table() keeps the rows every column has (the shortest length).
+// TableWriter buffers rows in memory and appends them to every column at write(); the caller then
+// publishes the file (run_writer.h), so published columns always have equal lengths. read_table()
+// still keeps only the rows every column has (the shortest length), for files edited by hand.
 
 #include <algorithm>
 #include <string>

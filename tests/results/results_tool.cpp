@@ -7,7 +7,11 @@
 //   results_tool kill-target OUT_DIR     30 rows flushed, a checkpoint at 30, 20 rows buffered,
 //                                        then prints "ready" and waits to be killed
 //   results_tool storm OUT_DIR           rows written and flushed as fast as it can, a
-//                                        checkpoint every 25 updates; "ready" after 100 rows
+//                                        checkpoint every 25 updates of which the newest 3 are
+//                                        kept; "ready" after 100 rows
+//   results_tool checkpoints OUT_DIR     30 rows, a checkpoint at 10, 20 and 30, finished; run
+//                                        with TBPTT_FAULT_KILL_BEFORE_LINK=30 it dies between
+//                                        the file of checkpoint 30 and its link
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,15 +33,6 @@ RunOptions crash_options(const char* out_dir, double flush_seconds) {
   options.run_id = "victim";
   options.flush_seconds = flush_seconds;
   return options;
-}
-
-Checkpoint crash_checkpoint(int64_t update) {
-  Checkpoint checkpoint;
-  checkpoint.update = update;
-  checkpoint.window = update;
-  checkpoint.state_dict = model_state_dict("gru", 1, 16, 8, 32, static_cast<uint64_t>(update));
-  checkpoint.extra = {{"optimizer.step", update}};
-  return checkpoint;
 }
 
 void ready() {
@@ -88,8 +83,19 @@ int storm(const char* out_dir) {
     writer.append(train_row(kCrashRun, u));
     if (u % 10 == 0) writer.append(eval_row(kCrashRun, u));
     if (u % 25 == 0) writer.write_checkpoint(crash_checkpoint(u));
+    if (u % 25 == 0 && u > 75) writer.delete_checkpoint(u - 75);
     if (u == 100) ready();
   }
+}
+
+int checkpoints(const char* out_dir) {
+  RunWriter writer(crash_options(out_dir, 3600), run_attributes(kCrashRun));
+  for (int64_t u = 1; u <= 30; ++u) {
+    writer.append(train_row(kCrashRun, u));
+    if (u % 10 == 0) writer.write_checkpoint(crash_checkpoint(u));
+  }
+  writer.finish({});
+  return 0;
 }
 
 }  // namespace
@@ -104,10 +110,11 @@ int main(int argc, char** argv) {
     if (command == "model" && argc == 4) return model(argv[2], argv[3]);
     if (command == "kill-target" && argc == 3) return kill_target(argv[2]);
     if (command == "storm" && argc == 3) return storm(argv[2]);
+    if (command == "checkpoints" && argc == 3) return checkpoints(argv[2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "results_tool: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: results_tool sweep|kill-target|storm OUT_DIR | model OUT_DIR CELL\n");
+  std::fprintf(stderr, "usage: results_tool sweep|kill-target|storm|checkpoints OUT_DIR | model OUT_DIR CELL\n");
   return 2;
 }

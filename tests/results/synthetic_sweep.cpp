@@ -109,6 +109,15 @@ EvalRow eval_row(const SyntheticRun& run, int64_t update) {
   return row;
 }
 
+Checkpoint crash_checkpoint(int64_t update) {
+  Checkpoint checkpoint;
+  checkpoint.update = update;
+  checkpoint.window = update;
+  checkpoint.state_dict = model_state_dict("gru", 1, 16, 8, 32, static_cast<uint64_t>(update));
+  checkpoint.extra = {{"optimizer.step", update}};
+  return checkpoint;
+}
+
 namespace {
 
 RunOptions options_for(const std::filesystem::path& out_dir, const std::string& id) {

@@ -45,6 +45,10 @@ Attributes run_attributes(const SyntheticRun& run);
 TrainRow train_row(const SyntheticRun& run, int64_t update);
 EvalRow eval_row(const SyntheticRun& run, int64_t update);
 
+// The checkpoint results_tool writes at `update` for the crash run: a small GRU state_dict keyed
+// by the update, cursor window = update, extra "optimizer.step" = update.
+Checkpoint crash_checkpoint(int64_t update);
+
 // One completed run file (with fidelity rows, vocab and a checkpoint at the last update).
 void write_run(const std::filesystem::path& out_dir, const SyntheticRun& run);
 // The grid, the failed run, the killed run, and the index.

@@ -80,6 +80,10 @@ class SyntheticSweep(unittest.TestCase):
     def test_checkpoint_layout(self):
         with h5py.File(self.run_path, "r") as f:
             self.assertEqual(list(f["checkpoint"].keys()), ["0000000050"])
+            # An external link to the root of the checkpoint's own file, relative to runs/.
+            link = f["checkpoint"].get("0000000050", getlink=True)
+            self.assertIsInstance(link, h5py.ExternalLink)
+            self.assertEqual((link.filename, link.path), ("k20-b64-s2.ckpt/0000000050.h5", "/"))
             c = f["checkpoint/0000000050"]
             self.assertEqual(set(c.keys()), {"state_dict", "optimizer", "state"})
             self.assertEqual(c.attrs["update"], 50)
@@ -100,8 +104,19 @@ class SyntheticSweep(unittest.TestCase):
                 self.assertEqual(len(loss), 50)
                 self.assertEqual(f["runs"]["killed-run"].attrs["status"], "running")
                 self.assertEqual(len(f["runs/killed-run/train/loss"]), 20)
+                # index -> run file -> checkpoint file: both links followed
+                weight = f["runs"]["k20-b64-s2"]["checkpoint"]["0000000050"]["state_dict/rnn.weight_ih_l0"]
+                self.assertEqual(weight.shape, (4 * 8, 4))
         finally:
             os.chdir(cwd)
+
+    def test_runs_folder_holds_run_files_and_checkpoint_folders_only(self):
+        runs = os.path.join(self.out, "synthetic", "runs")
+        names = set(os.listdir(runs))
+        self.assertIn("killed-run.h5.part", names)
+        self.assertIn("k20-b64-s2.ckpt", names)
+        self.assertFalse([n for n in names if n.endswith((".tmp", ".lock"))], names)
+        self.assertEqual(os.listdir(os.path.join(runs, "k20-b64-s2.ckpt")), ["0000000050.h5"])
 
     def test_summary_loads_in_three_lines(self):
         # The README's pandas recipe, without pandas: the same dict of equal-length columns.

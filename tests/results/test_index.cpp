@@ -74,9 +74,10 @@ TEST(Index, LinksResolveFromAnyFolderAndAfterMovingTheResults) {
   const std::string index = (dir.path() / "moved" / "synthetic.h5").string();
   hid_t file = H5Fopen(index.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(file, 0);
-  for (const char* id : {"k5-b16-s1", "killed-run"}) {
-    const std::string path = std::string("runs/") + id + "/train/loss";
-    hid_t dataset = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  // The last path goes through two links: index -> run file -> its checkpoint file.
+  for (const char* path : {"runs/k5-b16-s1/train/loss", "runs/killed-run/train/loss",
+                           "runs/k5-b16-s1/checkpoint/0000000050/state_dict/head.weight"}) {
+    hid_t dataset = H5Dopen2(file, path, H5P_DEFAULT);
     EXPECT_GE(dataset, 0) << path;
     if (dataset >= 0) H5Dclose(dataset);
   }
@@ -105,11 +106,18 @@ TEST(Index, RunningUnreadableAndPartialParameters) {
     b.finish({});
   }
   std::ofstream(runs_dir(dir.path(), "mixed") / "broken.h5") << "not HDF5";
+  // Beside the runs but not runs: a checkpoint folder (even one named like a run file), a stale
+  // lock file and a temporary image.
+  fs::create_directories(runs_dir(dir.path(), "mixed") / "a.ckpt");
+  fs::create_directories(runs_dir(dir.path(), "mixed") / "odd.h5");
+  std::ofstream(runs_dir(dir.path(), "mixed") / "gone.h5.lock");
+  std::ofstream(runs_dir(dir.path(), "mixed") / "gone.h5.part.tmp") << "half an image";
   RunWriter live(options("live"), {{"tbptt.k1", int64_t{100}}, {"swept", std::vector<std::string>{"tbptt.k1"}}});
 
   rebuild_index(dir.path(), "mixed");
   const SweepSummary sweep = read_index(index_file(dir.path(), "mixed"));
   EXPECT_EQ(sweep.swept, (std::vector<std::string>{"tbptt.k1", "tbptt.k2", "model.cell"}));
+  ASSERT_EQ(sweep.runs.size(), 4u) << "a, b, broken, live: nothing else in runs/ is a run";
   EXPECT_EQ(run_named(sweep, "live").status, "running");
   EXPECT_EQ(run_named(sweep, "broken").status, "unreadable");
   EXPECT_NE(run_named(sweep, "broken").error.find("broken.h5"), std::string::npos);

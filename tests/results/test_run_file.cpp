@@ -4,14 +4,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <regex>
+#include <set>
 
 #include "common/error.h"
 #include "results/run_reader.h"
 #include "results/run_writer.h"
+#include "results/writer_lock.h"
 #include "tests/results/synthetic_sweep.h"
 #include "tests/results/temp_dir.h"
 
@@ -61,6 +66,19 @@ void expect_same(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
     EXPECT_EQ(a[i].shape, b[i].shape);
     EXPECT_EQ(a[i].values, b[i].values);
   }
+}
+
+std::set<std::string> files_in(const fs::path& folder) {
+  std::set<std::string> names;
+  std::error_code missing;
+  for (const auto& entry : fs::directory_iterator(folder, missing))
+    names.insert(entry.path().filename().string());
+  return names;
+}
+
+ino_t inode(const fs::path& file) {
+  struct stat info {};
+  return ::stat(file.c_str(), &info) == 0 ? info.st_ino : 0;
 }
 
 RunOptions options_in(const fs::path& out_dir, const std::string& run_id = "r1") {
@@ -149,8 +167,9 @@ TEST(RunFile, RoundTripsEveryAttributeRowAndCheckpoint) {
     finished = writer.path();
   }
   EXPECT_EQ(finished, dir.path() / "exp" / "runs" / "r1.h5");
-  EXPECT_TRUE(fs::exists(finished));
-  EXPECT_FALSE(fs::exists(partial_file(finished)));
+  // The finished file, its checkpoint folder, and nothing else (no .part, lock or .tmp file).
+  EXPECT_EQ(files_in(finished.parent_path()), (std::set<std::string>{"r1.h5", "r1.ckpt"}));
+  EXPECT_EQ(files_in(checkpoint_dir(finished)), std::set<std::string>{"0000000003.h5"});
 
   const RunContents run = read_run(finished);
   for (const auto& [name, value] : attributes) {
@@ -218,6 +237,10 @@ TEST(RunFile, CheckpointsCanBeReplacedAndDeleted) {
   writer.delete_checkpoint(20);
   writer.delete_checkpoint(25);  // none there: nothing happens
   EXPECT_EQ(writer.checkpoints(), (std::set<int64_t>{10, 30}));
+  // Deleted means unlinked in the published .part and its file gone.
+  EXPECT_EQ(read_run(writer.path()).checkpoints, (std::vector<int64_t>{10, 30}));
+  EXPECT_EQ(files_in(checkpoint_dir(writer.path())),
+            (std::set<std::string>{"0000000010.h5", "0000000030.h5"}));
   writer.finish({});
 
   EXPECT_EQ(read_run(writer.path()).checkpoints, (std::vector<int64_t>{10, 30}));
@@ -233,8 +256,10 @@ TEST(RunFile, UnfinishedWriterLeavesPartFileWithItsRows) {
     RunWriter writer(options_in(dir.path()), {});
     for (int64_t u = 1; u <= 5; ++u) writer.append(numbered_train_row(u));
     part = writer.path();
+    EXPECT_TRUE(WriterLock::held(lock_file(part)));
   }  // an exception unwinding through the trainer does this
   EXPECT_EQ(part.filename(), "r1.h5.part");
+  EXPECT_FALSE(fs::exists(lock_file(part))) << "the writer is gone, so is its lock file";
   EXPECT_FALSE(fs::exists(dir.path() / "exp" / "runs" / "r1.h5"));
   const RunContents run = read_run(part);
   EXPECT_EQ(get_or(run.attributes, "status", std::string()), "running");
@@ -269,11 +294,16 @@ TEST(RunFile, SalvageKeepsRowsUpToLastCheckpointAndResumeContinues) {
   EXPECT_EQ(salvaged.contents.train.back().update, 30);
   EXPECT_EQ(salvaged.contents.eval.size(), 3u);
 
+  const ino_t kept = inode(checkpoint_file(part, 30));
+  ASSERT_NE(kept, 0u);
   {
     RunWriter writer(options, {{"tbptt.k1", int64_t{5}}, {"resumed_from_update", int64_t{30}}},
                      salvaged);
     EXPECT_EQ(writer.path(), part);
-    EXPECT_FALSE(fs::exists(fs::path(part).concat(".new")));
+    // Checkpoint 30's file is linked again, not copied; 20's, linked by nothing now, is gone.
+    EXPECT_EQ(files_in(checkpoint_dir(part)), std::set<std::string>{"0000000030.h5"});
+    EXPECT_EQ(inode(checkpoint_file(part, 30)), kept);
+    EXPECT_EQ(read_run(part).train.size(), 30u) << "the resumed image is published at once";
     for (int64_t u = 31; u <= 50; ++u) writer.append(numbered_train_row(u));
     writer.finish({});
   }
@@ -283,7 +313,33 @@ TEST(RunFile, SalvageKeepsRowsUpToLastCheckpointAndResumeContinues) {
   EXPECT_EQ(run.eval.size(), 3u);
   EXPECT_EQ(run.checkpoints, std::vector<int64_t>{30});
   EXPECT_EQ(get_or(run.attributes, "resumed_from_update", int64_t{0}), 30);
+  EXPECT_EQ(read_checkpoint(run.path, 30).state.at(0).values, std::vector<float>{30.f});
   EXPECT_FALSE(fs::exists(part));
+}
+
+// Salvaged from another folder (a copy of the results): the checkpoint's file is not this run's,
+// so its tensors go into a new file of this run and the source is left alone.
+TEST(RunFile, ResumeFromAnotherFolderWritesTheCheckpointAnew) {
+  TempDir dir("resume-elsewhere");
+  const fs::path source = dir.path() / "source" / "exp" / "runs" / "r1.h5.part";
+  {
+    RunWriter writer(options_in(dir.path() / "source"), {});
+    writer.append(numbered_train_row(1));
+    Checkpoint checkpoint;
+    checkpoint.update = 1;
+    checkpoint.optimizer = {{"m", {3}, {1.f, 2.f, 3.f}}};
+    writer.write_checkpoint(checkpoint);
+  }
+  const Salvage salvaged = salvage(source);
+  {
+    RunWriter writer(options_in(dir.path() / "copy"), {}, salvaged);
+    writer.finish({});
+  }
+  const fs::path copy = dir.path() / "copy" / "exp" / "runs" / "r1.h5";
+  EXPECT_NE(inode(checkpoint_file(copy, 1)), inode(checkpoint_file(source, 1)));
+  EXPECT_EQ(read_checkpoint(copy, 1).optimizer.at(0).values, (std::vector<float>{1.f, 2.f, 3.f}));
+  EXPECT_EQ(read_run(source).checkpoints, std::vector<int64_t>{1});
+  EXPECT_TRUE(fs::exists(checkpoint_file(source, 1)));
 }
 
 TEST(RunFile, SalvageWithoutCheckpointKeepsNothing) {
@@ -297,11 +353,24 @@ TEST(RunFile, SalvageWithoutCheckpointKeepsNothing) {
 TEST(RunFile, FinishedFileIsKeptUnlessOverwriteIsAsked) {
   TempDir dir("overwrite");
   RunOptions options = options_in(dir.path());
-  { RunWriter writer(options, {{"attempt", int64_t{1}}}); writer.finish({}); }
+  const fs::path runs = dir.path() / "exp" / "runs";
+  {
+    RunWriter writer(options, {{"attempt", int64_t{1}}});
+    writer.write_checkpoint(Checkpoint{});
+    writer.finish({});
+  }
   EXPECT_THROW(RunWriter(options, {}), WriteError);
+  EXPECT_EQ(files_in(runs), (std::set<std::string>{"r1.h5", "r1.ckpt"})) << "refused: nothing touched";
+  EXPECT_EQ(read_run(runs / "r1.h5").checkpoints, std::vector<int64_t>{0});
   options.overwrite = true;
-  { RunWriter writer(options, {{"attempt", int64_t{2}}}); writer.finish({}); }
-  EXPECT_EQ(get_or(read_run(dir.path() / "exp/runs/r1.h5").attributes, "attempt", int64_t{0}), 2);
+  {
+    RunWriter writer(options, {{"attempt", int64_t{2}}});
+    // The new run's first image replaces the old file; the old checkpoint files go with it.
+    EXPECT_EQ(files_in(runs), (std::set<std::string>{"r1.h5.part", "r1.h5.lock"}));
+    writer.finish({});
+  }
+  EXPECT_EQ(get_or(read_run(runs / "r1.h5").attributes, "attempt", int64_t{0}), 2);
+  EXPECT_TRUE(read_run(runs / "r1.h5").checkpoints.empty());
 }
 
 TEST(RunFile, StatusIsWhatTheOutcomeSays) {
@@ -335,23 +404,56 @@ TEST(RunFile, UnwritableFolderIsAWriteErrorNamingIt) {
 
 TEST(RunFile, Hdf5FailureIsAWriteErrorAndPrintsNothing) {
   TempDir dir("hdf5-failure");
-  fs::create_directories(dir.path() / "exp" / "runs" / "r1.h5.part");  // a folder where the file goes
+  RunWriter writer(options_in(dir.path()), {});
+  ::testing::internal::CaptureStderr();
+  try {
+    writer.set_attributes({{"", int64_t{1}}});  // HDF5 refuses an empty attribute name
+    FAIL() << "expected WriteError";
+  } catch (const WriteError& e) {
+    EXPECT_EQ(e.path(), dir.path() / "exp" / "runs" / "r1.h5.part");
+    EXPECT_NE(std::string(e.what()).find("create attribute"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("H5A"), std::string::npos) << "HDF5's stack: " << e.what();
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  EXPECT_THROW(writer.flush(), WriteError) << "a writer that failed once refuses further work";
+}
+
+TEST(RunFile, PublishingOverAFolderIsAWriteErrorNamingTheFile) {
+  TempDir dir("publish-failure");
+  const fs::path part = dir.path() / "exp" / "runs" / "r1.h5.part";
+  fs::create_directories(part);  // a folder where the file goes: the rename cannot replace it
   ::testing::internal::CaptureStderr();
   try {
     RunWriter writer(options_in(dir.path()), {});
     FAIL() << "expected WriteError";
   } catch (const WriteError& e) {
-    EXPECT_EQ(e.path(), dir.path() / "exp" / "runs" / "r1.h5.part");
-    EXPECT_NE(std::string(e.what()).find("create HDF5 file"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("H5F"), std::string::npos) << "HDF5's stack: " << e.what();
+    EXPECT_EQ(e.path(), fs::path(part).concat(".tmp"));
+    EXPECT_NE(std::string(e.what()).find("rename to r1.h5.part"), std::string::npos) << e.what();
   }
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  EXPECT_FALSE(fs::exists(lock_file(part))) << "a writer that failed to start releases its lock";
+}
+
+TEST(RunFile, SecondWriterOfALiveRunIsRefused) {
+  TempDir dir("two-writers");
+  RunWriter first(options_in(dir.path()), {});
+  first.append(numbered_train_row(1));
+  first.flush();
+  try {
+    RunWriter second(options_in(dir.path()), {});
+    FAIL() << "expected WriteError";
+  } catch (const WriteError& e) {
+    EXPECT_EQ(e.path(), lock_file(first.path()));
+  }
+  EXPECT_EQ(read_run(first.path()).train.size(), 1u) << "the refused writer must not touch the run";
+  EXPECT_TRUE(WriterLock::held(lock_file(first.path())));
 }
 
 // A full disk, simulated with a file-size limit in a child process: the write that crosses it
-// must come back as a WriteError, not a crash or a signal.
-TEST(RunFile, WriteFailureMidRunIsAWriteError) {
-  TempDir dir("disk-full");
+// must come back as a WriteError naming the file being written, not a crash or a signal, and
+// the run's published .part must stay as it was.
+void write_past_a_size_limit(const fs::path& out_dir, const std::function<void(RunWriter&)>& write,
+                             const fs::path& failing_file) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -360,14 +462,13 @@ TEST(RunFile, WriteFailureMidRunIsAWriteError) {
     setrlimit(RLIMIT_FSIZE, &limit);
     int code = 3;
     try {
-      RunWriter writer(options_in(dir.path()), {});
-      Checkpoint big;
-      big.update = 1;
-      big.state_dict = {{"w", {1 << 20}, std::vector<float>(1 << 20, 1.f)}};  // 4 MiB
-      writer.write_checkpoint(big);
+      RunWriter writer(options_in(out_dir), {});
+      writer.append(numbered_train_row(1));
+      writer.flush();
+      write(writer);
       code = 2;  // no error: the limit did not bite
     } catch (const WriteError& e) {
-      code = e.path().filename() == "r1.h5.part" ? 0 : 4;
+      code = e.path() == failing_file ? 0 : 4;
     } catch (...) {
       code = 5;
     }
@@ -377,6 +478,30 @@ TEST(RunFile, WriteFailureMidRunIsAWriteError) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status)) << "the writer died of a signal";
   EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no error, 4: wrong path, 5: another exception type";
+  EXPECT_FALSE(fs::exists(failing_file)) << "the failed temporary file is removed";
+  const RunContents run = read_run(out_dir / "exp" / "runs" / "r1.h5.part");
+  EXPECT_EQ(run.train.size(), 1u) << "the last published image is intact";
+  EXPECT_TRUE(run.checkpoints.empty());
+}
+
+TEST(RunFile, WriteFailureMidRunIsAWriteError) {
+  TempDir dir("disk-full");
+  {
+    SCOPED_TRACE("a checkpoint file");
+    write_past_a_size_limit(dir.path() / "checkpoint", [](RunWriter& writer) {
+      Checkpoint big;
+      big.update = 1;
+      big.state_dict = {{"w", {1 << 20}, std::vector<float>(1 << 20, 1.f)}};  // 4 MiB
+      writer.write_checkpoint(big);
+    }, dir.path() / "checkpoint" / "exp" / "runs" / "r1.ckpt" / "0000000001.h5.tmp");
+  }
+  {
+    SCOPED_TRACE("the run image");
+    write_past_a_size_limit(dir.path() / "image", [](RunWriter& writer) {
+      for (int64_t u = 2; u <= 5000; ++u) writer.append(numbered_train_row(u));  // ~560 KB
+      writer.flush();
+    }, dir.path() / "image" / "exp" / "runs" / "r1.h5.part.tmp");
+  }
 }
 
 TEST(RunFile, BadNamesAndRowsAreRejected) {
