@@ -1,9 +1,9 @@
 #include "engine/linear.h"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "common/check.h"
+#include "engine/bound_primitive.h"
 
 namespace tbptt::engine {
 
@@ -23,9 +23,8 @@ void set(const memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p
 
 // C [rows][cols] f32 = A [rows][inner] * B [inner][cols], A and B bf16 views given by strides.
 struct Product {
-  dnnl::matmul prim;
   memory a, b, c, scratch;
-  std::unordered_map<int, memory> args;
+  BoundPrimitive prim;
 
   Product(const dnnl::engine& e, int rows, int cols, int inner, memory::dims a_strides, memory::dims b_strides) {
     const memory::desc a_md({rows, inner}, dt::bf16, a_strides), b_md({inner, cols}, dt::bf16, b_strides);
@@ -33,14 +32,14 @@ struct Product {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, e);
-    prim = dnnl::matmul(pd);
     a = memory(a_md, e, DNNL_MEMORY_NONE), b = memory(b_md, e, DNNL_MEMORY_NONE), c = memory(c_md, e, DNNL_MEMORY_NONE);
     scratch = memory(pd.scratchpad_desc(), e, DNNL_MEMORY_NONE);
-    args = {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, scratch}};
+    prim = BoundPrimitive(dnnl::matmul(pd),
+                          {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, scratch}});
   }
   void run(float* out, const void* A, const void* B, dnnl::stream& s, Scratchpad& pad) {
     set(a, A), set(b, B), set(c, out), set(scratch, pad.get(scratch.get_desc().get_size()));
-    prim.execute(s, args);
+    prim.execute(s);
   }
 };
 

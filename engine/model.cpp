@@ -36,7 +36,10 @@ void RecurrentState::resize(int batch) {
 }
 
 Model::Model(const ModelConfig& config, uint64_t seed)
-    : config_(config), layout_(config), params_(layout_.size()), bf16_(config.precision == Precision::bf16),
+    : config_(config), layout_(config),
+      embedding_at_(config.token_input() ? layout_.slot("embedding.weight").offset : 0),
+      head_w_at_(layout_.slot("head.weight").offset), head_b_at_(layout_.slot("head.bias").offset),
+      params_(layout_.size()), bf16_(config.precision == Precision::bf16),
       act_size_(bf16_ ? sizeof(bfloat16) : sizeof(float)), dnnl_engine_(dnnl::engine::kind::cpu, 0),
       stream_(dnnl_engine_), head_(dnnl_engine_, config.precision, config.hidden, config.outputs) {
   layout_.initialize(params(), seed);
@@ -90,8 +93,7 @@ void Model::begin_pass(const RecurrentState& state) {
   for (int l = 0; l < config_.layers; ++l)
     layers_[l].set_weights(P + layout_.weight_ih(l).offset, P + layout_.weight_hh(l).offset);
   if (!bf16_) return;
-  const TensorSlot& w = layout_.slot("head.weight");
-  to_bf16(head_w16_.data(), P + w.offset, static_cast<int64_t>(w.size));
+  to_bf16(head_w16_.data(), P + head_w_at_, static_cast<int64_t>(config_.outputs) * config_.hidden);
   to_bf16(h16_.data(), state.h.data(), static_cast<int64_t>(state.h.size()));  // slot kInitial
 }
 
@@ -118,7 +120,7 @@ const void* Model::input(const WindowBatch& w) {
     to_bf16(reinterpret_cast<bfloat16*>(X(0)), w.features, TB * config_.input);
     return X(0);
   }
-  const float* emb = params_.data() + layout_.slot("embedding.weight").offset;
+  const float* emb = params_.data() + embedding_at_;
   if (bf16_) {
     embedding_forward(reinterpret_cast<bfloat16*>(X(0)), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
   } else {
@@ -137,10 +139,10 @@ LossSums Model::head_loss(const WindowBatch& w, int from, bool grad, float* grad
   const int H = config_.hidden, N = config_.outputs, M = (w.T - from) * w.B;
   const size_t first = static_cast<size_t>(from) * w.B;
   const float* P = params_.data();
-  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + layout_.slot("head.weight").offset;
-  const float* b = P + layout_.slot("head.bias").offset;
+  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + head_w_at_;
+  const float* b = P + head_b_at_;
   head_.forward(logits_.data(), X(config_.layers) + first * H * act_size_, W, M, stream_, scratch_);
-  LossGrad g{grads ? grads + layout_.slot("head.bias").offset : nullptr, loss_partials_.data(),
+  LossGrad g{grads ? grads + head_b_at_ : nullptr, loss_partials_.data(),
              bf16_ ? dlogits16_.data() : nullptr};
   const LossGrad* gp = grad ? &g : nullptr;
   if (config_.loss == Loss::cross_entropy)
@@ -202,15 +204,14 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   const auto t_back = std::chrono::steady_clock::now();
   // oneDNN's RNN backward and the embedding's scatter accumulate into their gradients: zero them
   // once per update, never per call. The head (last in the layout) writes its gradients.
-  const TensorSlot& head_w = layout_.slot("head.weight");
-  const auto n = static_cast<int64_t>(head_w.offset);
+  const auto n = static_cast<int64_t>(head_w_at_);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) G[i] = 0.0f;
   float* dtop = dX(L);
   std::fill_n(dtop, static_cast<size_t>(from) * B * H, 0.0f);  // steps without loss send no gradient
   const void* dlogits = bf16_ ? static_cast<const void*>(dlogits16_.data()) : logits_.data();
-  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + head_w.offset;
-  head_.backward(dtop + static_cast<size_t>(from) * B * H, G + head_w.offset, dlogits, X(L) + at_step(from, H), W,
+  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + head_w_at_;
+  head_.backward(dtop + static_cast<size_t>(from) * B * H, G + head_w_at_, dlogits, X(L) + at_step(from, H), W,
                  (T - from) * B, stream_, scratch_);
   for (int c = chunks - 1; c >= 0; --c) {
     for (int l = L - 1; l >= 0; --l) {
@@ -226,7 +227,7 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
     }
   }
   if (config_.token_input())
-    embedding_backward(G + layout_.slot("embedding.weight").offset, dX(0), w.tokens, T * B, config_.embedding);
+    embedding_backward(G + embedding_at_, dX(0), w.tokens, T * B, config_.embedding);
   if (times) times->backward = seconds_since(t_back);
 
   // 5. Carry: the next window starts from the state at step p (a copy, no gradient).

@@ -124,6 +124,8 @@ class Model {
 
   ModelConfig config_;
   ParamLayout layout_;
+  // Offsets of the non-recurrent tensors, looked up once (a name lookup builds a std::string).
+  size_t embedding_at_, head_w_at_, head_b_at_;
   Buffer<float> params_;
   bool bf16_;
   size_t act_size_;  // bytes of one activation: 4 (f32) or 2 (bf16)

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "common/check.h"
+#include "engine/bound_primitive.h"
 
 namespace tbptt::engine {
 
@@ -14,23 +15,24 @@ using dt = memory::data_type;
 // argument whose data handle is pointed at the caller's buffers right before each execute.
 struct RecurrentLayer::Shape {
   memory::desc src_md, dst_md, h_md, c_md, dsrc_md, ddst_md, dstate_md;
-  dnnl::primitive fwd_train, fwd_infer, bwd;  // empty until first needed
+  BoundPrimitive fwd_train, fwd_infer, bwd;  // empty until first needed
 
   // Forward arguments (shared by the training and inference executes) and backward's extras.
   memory src, src_h, src_c, bias, dst, dst_h, dst_c, ws;
   memory dsrc, dsrc_h, dsrc_c, dw_ih, dw_hh, dbias, ddst, ddst_h, ddst_c;
   memory scratch_train, scratch_infer, scratch_bwd;
-  std::unordered_map<int, memory> fwd_train_args, fwd_infer_args, bwd_args;
+  // The weight copies each primitive reads (ih, hh); none for an f32 forward, which reads in place.
+  WeightCopy *train_w[2] = {}, *infer_w[2] = {}, *bwd_w[2] = {};
 };
 
-// The weights in the layouts the primitives want, shared by every shape. `user` views the f32
-// ldigo parameters (handle set by set_weights); `fwd` is that same view (f32) or a bf16 copy;
-// `bwd` is a copy (f32 ldgoi, or bf16 blocked). Copies are refreshed at the first forward or
-// backward after set_weights.
-struct RecurrentLayer::Weights {
-  memory user_ih, user_hh, fwd_ih, fwd_hh, bwd_ih, bwd_hh;
-  dnnl::reorder to_fwd_ih, to_fwd_hh, to_bwd_ih, to_bwd_hh;  // to_fwd_* empty when forward reads in place
-  bool fwd_stale = true, bwd_stale = true;
+// The weights in one layout a primitive wants, copied from the f32 ldigo parameters at most once
+// per pass (stale after set_weights). Shapes share copies of equal layout: oneDNN picks the same
+// for every shape of an LSTM, but its reference GRU may not (e.g. inference vs training).
+struct RecurrentLayer::WeightCopy {
+  const memory* user;  // user_ih_ or user_hh_
+  memory mem;
+  BoundPrimitive reorder;  // user (f32 ldigo) -> mem
+  bool stale = true;
 };
 
 namespace {
@@ -100,17 +102,6 @@ Built build_cell(Cell cell, const dnnl::engine& e, bool training, const CellDesc
   TBPTT_CHECK(false, "unknown cell");
 }
 
-// A copy in `layout` of the weights viewed by `user`, or a check that the existing copy has it.
-void ensure_copy(memory& copy, dnnl::reorder& to_copy, const memory& user, const memory::desc& layout,
-                 const dnnl::engine& e) {
-  if (copy) {
-    TBPTT_CHECK(copy.get_desc() == layout, "oneDNN chose different weight layouts for two shapes of one layer");
-    return;
-  }
-  copy = memory(layout, e);
-  to_copy = dnnl::reorder(user, copy);
-}
-
 }  // namespace
 
 RecurrentLayer::RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H, Precision precision)
@@ -162,55 +153,55 @@ void RecurrentLayer::build(Shape& s, bool training) {
                     s.dw_hh.get_desc(), s.bias.get_desc()};
   const Built b = build_cell(cell_, engine_, training, d);
 
-  if (!weights_) {
-    weights_ = std::make_unique<Weights>();
-    weights_->user_ih = unbound(ldigo_ih, engine_);
-    weights_->user_hh = unbound(ldigo_hh, engine_);
-    if (!bf16) weights_->fwd_ih = weights_->user_ih, weights_->fwd_hh = weights_->user_hh;
-  }
-  Weights& w = *weights_;
-  if (bf16) {
-    ensure_copy(w.fwd_ih, w.to_fwd_ih, w.user_ih, b.fwd_ih, engine_);
-    ensure_copy(w.fwd_hh, w.to_fwd_hh, w.user_hh, b.fwd_hh, engine_);
-  } else {
-    TBPTT_CHECK(b.fwd_ih == ldigo_ih && b.fwd_hh == ldigo_hh, "f32 forward must read the weights as stored");
-  }
-  if (training) {
-    ensure_copy(w.bwd_ih, w.to_bwd_ih, w.user_ih, b.bwd_ih, engine_);
-    ensure_copy(w.bwd_hh, w.to_bwd_hh, w.user_hh, b.bwd_hh, engine_);
-  }
+  if (!user_ih_) user_ih_ = unbound(ldigo_ih, engine_), user_hh_ = unbound(ldigo_hh, engine_);
+  WeightCopy* fwd_w[2] = {bf16 ? &copy_for(user_ih_, b.fwd_ih) : nullptr, bf16 ? &copy_for(user_hh_, b.fwd_hh) : nullptr};
+  if (!bf16) TBPTT_CHECK(b.fwd_ih == ldigo_ih && b.fwd_hh == ldigo_hh, "f32 forward must read the weights as stored");
+  auto weights = [&](WeightCopy* copy, const memory& user) { return copy ? copy->mem : user; };
 
   const bool lstm = cell_ == Cell::lstm;
-  std::unordered_map<int, memory> fwd = {{DNNL_ARG_SRC_LAYER, s.src},     {DNNL_ARG_SRC_ITER, s.src_h},
-                                         {DNNL_ARG_WEIGHTS_LAYER, w.fwd_ih}, {DNNL_ARG_WEIGHTS_ITER, w.fwd_hh},
+  std::unordered_map<int, memory> fwd = {{DNNL_ARG_SRC_LAYER, s.src},
+                                         {DNNL_ARG_SRC_ITER, s.src_h},
+                                         {DNNL_ARG_WEIGHTS_LAYER, weights(fwd_w[0], user_ih_)},
+                                         {DNNL_ARG_WEIGHTS_ITER, weights(fwd_w[1], user_hh_)},
                                          {DNNL_ARG_BIAS, s.bias},          {DNNL_ARG_DST_LAYER, s.dst},
                                          {DNNL_ARG_DST_ITER, s.dst_h}};
   if (lstm) fwd.insert({{DNNL_ARG_SRC_ITER_C, s.src_c}, {DNNL_ARG_DST_ITER_C, s.dst_c}});
   if (!training) {
-    s.fwd_infer = b.fwd;
     s.scratch_infer = unbound(b.scratch_fwd, engine_);
     fwd[DNNL_ARG_SCRATCHPAD] = s.scratch_infer;
-    s.fwd_infer_args = std::move(fwd);
+    s.fwd_infer = BoundPrimitive(b.fwd, fwd);
+    s.infer_w[0] = fwd_w[0], s.infer_w[1] = fwd_w[1];
     return;
   }
-  s.fwd_train = b.fwd;
-  s.bwd = b.bwd;
   s.ws = unbound(b.ws, engine_);
   s.scratch_train = unbound(b.scratch_fwd, engine_);
   s.scratch_bwd = unbound(b.scratch_bwd, engine_);
   fwd[DNNL_ARG_WORKSPACE] = s.ws;
   std::unordered_map<int, memory> bwd = fwd;  // backward reads every forward argument ...
   fwd[DNNL_ARG_SCRATCHPAD] = s.scratch_train;
-  bwd[DNNL_ARG_WEIGHTS_LAYER] = w.bwd_ih;       // ... but the weights in its own layout
-  bwd[DNNL_ARG_WEIGHTS_ITER] = w.bwd_hh;
+  s.bwd_w[0] = &copy_for(user_ih_, b.bwd_ih), s.bwd_w[1] = &copy_for(user_hh_, b.bwd_hh);
+  bwd[DNNL_ARG_WEIGHTS_LAYER] = s.bwd_w[0]->mem;  // ... but the weights in its own layout
+  bwd[DNNL_ARG_WEIGHTS_ITER] = s.bwd_w[1]->mem;
   bwd[DNNL_ARG_SCRATCHPAD] = s.scratch_bwd;
   bwd.insert({{DNNL_ARG_DIFF_SRC_LAYER, s.dsrc},      {DNNL_ARG_DIFF_SRC_ITER, s.dsrc_h},
               {DNNL_ARG_DIFF_WEIGHTS_LAYER, s.dw_ih}, {DNNL_ARG_DIFF_WEIGHTS_ITER, s.dw_hh},
               {DNNL_ARG_DIFF_BIAS, s.dbias},          {DNNL_ARG_DIFF_DST_LAYER, s.ddst},
               {DNNL_ARG_DIFF_DST_ITER, s.ddst_h}});
   if (lstm) bwd.insert({{DNNL_ARG_DIFF_SRC_ITER_C, s.dsrc_c}, {DNNL_ARG_DIFF_DST_ITER_C, s.ddst_c}});
-  s.fwd_train_args = std::move(fwd);
-  s.bwd_args = std::move(bwd);
+  s.fwd_train = BoundPrimitive(b.fwd, fwd);
+  s.train_w[0] = fwd_w[0], s.train_w[1] = fwd_w[1];
+  s.bwd = BoundPrimitive(b.bwd, bwd);
+}
+
+RecurrentLayer::WeightCopy& RecurrentLayer::copy_for(const memory& user, const memory::desc& layout) {
+  for (const auto& c : copies_)
+    if (c->user == &user && c->mem.get_desc() == layout) return *c;
+  auto c = std::make_unique<WeightCopy>();
+  c->user = &user;
+  c->mem = memory(layout, engine_);
+  c->reorder = BoundPrimitive(dnnl::reorder(user, c->mem), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, c->mem}});
+  copies_.push_back(std::move(c));
+  return *copies_.back();
 }
 
 RecurrentLayer::Shape& RecurrentLayer::built(int T, int B, bool training) {
@@ -229,46 +220,40 @@ size_t RecurrentLayer::scratchpad_bytes(int T, int B) {
 
 size_t RecurrentLayer::weight_copy_bytes(int T, int B) {
   built(T, B, true);
-  size_t bytes = weights_->bwd_ih.get_desc().get_size() + weights_->bwd_hh.get_desc().get_size();
-  if (weights_->to_fwd_ih) bytes += weights_->fwd_ih.get_desc().get_size() + weights_->fwd_hh.get_desc().get_size();
+  size_t bytes = 0;
+  for (const auto& c : copies_) bytes += c->mem.get_desc().get_size();
   return bytes;
 }
 
 void RecurrentLayer::set_weights(const float* w_ih, const float* w_hh) {
   w_ih_ = w_ih, w_hh_ = w_hh;
-  if (weights_) weights_->fwd_stale = weights_->bwd_stale = true;
+  for (const auto& c : copies_) c->stale = true;
 }
 
-void RecurrentLayer::refresh_weights(bool for_backward, dnnl::stream& strm) {
+void RecurrentLayer::refresh(WeightCopy* const (&copies)[2], dnnl::stream& strm) {
   TBPTT_CHECK(w_ih_ && w_hh_, "set_weights must come before the first pass");
-  Weights& w = *weights_;
-  bool& stale = for_backward ? w.bwd_stale : w.fwd_stale;
-  if (!stale) return;
-  set(w.user_ih, w_ih_), set(w.user_hh, w_hh_);
-  if (for_backward) {
-    w.to_bwd_ih.execute(strm, w.user_ih, w.bwd_ih);
-    w.to_bwd_hh.execute(strm, w.user_hh, w.bwd_hh);
-  } else if (w.to_fwd_ih) {
-    w.to_fwd_ih.execute(strm, w.user_ih, w.fwd_ih);
-    w.to_fwd_hh.execute(strm, w.user_hh, w.fwd_hh);
-  }
-  stale = false;
+  set(user_ih_, w_ih_), set(user_hh_, w_hh_);
+  for (WeightCopy* c : copies)
+    if (c && c->stale) {
+      c->reorder.execute(strm);
+      c->stale = false;
+    }
 }
 
 void RecurrentLayer::forward(void* dst, StatePtr dst_state, const void* src, StatePtr src_state, const float* bias,
                              void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch) {
   const bool training = workspace != nullptr;
   Shape& s = built(T, B, training);
-  refresh_weights(false, strm);
+  refresh(training ? s.train_w : s.infer_w, strm);
   set(s.src, src), set(s.src_h, src_state.h), set(s.bias, bias), set(s.dst, dst), set(s.dst_h, dst_state.h);
   if (cell_ == Cell::lstm) set(s.src_c, src_state.c), set(s.dst_c, dst_state.c);
   memory& scratch_mem = training ? s.scratch_train : s.scratch_infer;
   set(scratch_mem, scratch.get(scratch_mem.get_desc().get_size()));
   if (training) {
     set(s.ws, workspace);
-    s.fwd_train.execute(strm, s.fwd_train_args);
+    s.fwd_train.execute(strm);
   } else {
-    s.fwd_infer.execute(strm, s.fwd_infer_args);
+    s.fwd_infer.execute(strm);
   }
 }
 
@@ -277,7 +262,7 @@ void RecurrentLayer::backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, fl
                               const void* dst, StatePtr dst_state, const float* bias, void* workspace, int T, int B,
                               dnnl::stream& strm, Scratchpad& scratch) {
   Shape& s = built(T, B, true);
-  refresh_weights(true, strm);
+  refresh(s.bwd_w, strm);
   set(s.src, src), set(s.src_h, src_state.h), set(s.bias, bias), set(s.dst, dst), set(s.dst_h, dst_state.h);
   set(s.ws, workspace);
   set(s.dsrc, dsrc), set(s.dsrc_h, dsrc_state.h), set(s.dw_ih, dw_ih), set(s.dw_hh, dw_hh), set(s.dbias, dbias);
@@ -286,7 +271,7 @@ void RecurrentLayer::backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, fl
     set(s.src_c, src_state.c), set(s.dst_c, dst_state.c), set(s.dsrc_c, dsrc_state.c), set(s.ddst_c, ddst_state.c);
   }
   set(s.scratch_bwd, scratch.get(s.scratch_bwd.get_desc().get_size()));
-  s.bwd.execute(strm, s.bwd_args);
+  s.bwd.execute(strm);
 }
 
 }  // namespace tbptt::engine

@@ -15,12 +15,13 @@
 // Weights live as f32 plain ldigo in the flat parameter buffer, and set_weights() puts them in
 // the layouts the primitives want: f32 forward reads them in place, f32 backward needs an ldgoi
 // copy; bf16 forward and backward each need a bf16 copy in a blocked layout that oneDNN chooses
-// (the same for every shape, checked).
+// (the same for every shape of an LSTM; copies are shared by layout).
 // Backward ACCUMULATES into the weight gradients and OVERWRITES the diff_src buffers.
 
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "engine/buffer.h"
 #include "engine/model_config.h"
@@ -58,20 +59,22 @@ class RecurrentLayer {
                 const float* bias, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
 
  private:
-  struct Shape;  // primitives and memory objects of one (T, B)
-  struct Weights;  // the weights in the primitives' layouts
+  struct Shape;       // primitives and memory objects of one (T, B)
+  struct WeightCopy;  // the weights in one layout a primitive wants
   Shape& shape(int T, int B);
   Shape& built(int T, int B, bool training);  // the shape with its training or inference primitives
   void build(Shape& s, bool training);
-  void refresh_weights(bool for_backward, dnnl::stream& s);
+  WeightCopy& copy_for(const dnnl::memory& user, const dnnl::memory::desc& layout);
+  void refresh(WeightCopy* const (&copies)[2], dnnl::stream& s);  // reorder the stale ones
 
   dnnl::engine engine_;
   Cell cell_;
   int I_, H_;
   Precision precision_;
   std::map<std::pair<int, int>, std::unique_ptr<Shape>> shapes_;
-  std::unique_ptr<Weights> weights_;  // created with the first primitive (its layouts are oneDNN's choice)
-  const float* w_ih_ = nullptr;       // the f32 weights as stored, from set_weights
+  dnnl::memory user_ih_, user_hh_;  // views of the f32 weights as stored (handles from set_weights)
+  std::vector<std::unique_ptr<WeightCopy>> copies_;  // one per layout the primitives chose
+  const float* w_ih_ = nullptr;
   const float* w_hh_ = nullptr;
 };
 
