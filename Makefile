@@ -25,7 +25,7 @@ MPIRUN := mpirun --oversubscribe --bind-to none
 .PHONY: run test build setup setup-torch bench test-sanitize brown clean
 
 run: build
-	$(MPIRUN) -np $(NP) $(BUILD)/tbptt run experiments/quickstart.yaml --overwrite
+	$(MPIRUN) -np $(NP) $(BUILD)/tbptt run experiments/quickstart.yaml --overwrite $$([ -t 1 ] && echo --progress bar)
 	@echo
 	@echo "Results: results/quickstart.h5 (index) and results/quickstart/runs/*.h5 (one file per run)."
 	@echo "Look at them with:  $(BUILD)/tbptt report results/quickstart.h5"

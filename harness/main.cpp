@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--out", run.out_dir, "Results folder: OUT/<name>.h5 and OUT/<name>/runs/")->capture_default_str();
   auto* resume = run_cmd->add_flag("--resume", run.resume, "Continue: skip finished runs, restart the rest from their checkpoints");
   run_cmd->add_flag("--overwrite", run.overwrite, "Delete this experiment's earlier results first")->excludes(resume);
+  run_cmd->add_option("--progress", run.progress, "auto | bar | lines (auto: a bar on a terminal outside mpirun)")
+      ->check(CLI::IsMember({"auto", "bar", "lines"}))
+      ->capture_default_str();
 
   std::string plan_path;
   std::vector<std::string> plan_sets;

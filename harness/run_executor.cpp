@@ -17,6 +17,7 @@
 #include "harness/fidelity_probe.h"
 #include "harness/run_settings.h"
 #include "harness/system_info.h"
+#include "results/errors.h"
 #include "results/run_reader.h"
 #include "results/run_writer.h"
 
@@ -63,6 +64,12 @@ class TrainingRun {
       result_.status = e.interrupted() ? results::RunStatus::interrupted : results::RunStatus::failed;
       result_.error = e.what();
       if (e.interrupted() && trainer_) save_checkpoint_quietly();
+    } catch (const results::WriteError& e) {  // the output is unusable: fail the run, stop the sweep
+      group_.fail();
+      result_.status = results::RunStatus::failed;
+      result_.error = e.what();
+      result_.output_failed = true;
+      std::cerr << "tbptt: run " << s_.run_id << ": cannot write its results: " << e.what() << "\n";
     } catch (const std::exception& e) {  // this rank failed: tell the others, then leave
       group_.fail();
       result_.status = results::RunStatus::failed;
@@ -299,6 +306,7 @@ class TrainingRun {
       writer_->finish(outcome);
     } catch (const std::exception& e) {
       result_.status = results::RunStatus::failed;
+      result_.output_failed = true;
       result_.error = std::string("could not finish the run file: ") + e.what();
       std::cerr << "tbptt: run " << s_.run_id << ": " << result_.error << "\n";
     }

@@ -41,6 +41,7 @@ struct RunResult {
   double final_train_loss = results::kNaN, final_valid_loss = results::kNaN;
   double seconds = 0;
   int64_t updates = 0;
+  bool output_failed = false;  // the results file could not be written (full disk, ...): stop the sweep
 };
 
 // Collective over the group. Only the leader's result is meaningful to the sweep.

@@ -26,6 +26,7 @@ namespace tbptt::harness {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+std::atomic<bool> g_output_failed{false};  // a run could not write its results: start nothing new
 extern "C" void on_signal(int) { g_interrupted.store(true); }
 
 void install_signal_handlers() {
@@ -165,6 +166,13 @@ Preflight check_output(const RunCommand& cmd, const Experiment& exp, const std::
                             (exists && fs::exists(index, ec) ? index : runs).string(), exp.name());
     return p;
   }
+  const fs::path parent = fs::absolute(cmd.out_dir).parent_path();
+  if (!fs::is_directory(cmd.out_dir, ec) && !fs::is_directory(parent, ec)) {
+    p.status = 2;
+    p.message = fmt::format("cannot write results under {}: its parent folder {} does not exist", cmd.out_dir.string(),
+                            parent.string());
+    return p;
+  }
   if (cmd.overwrite) {
     fs::remove(index, ec);
     fs::remove_all(runs.parent_path(), ec);
@@ -219,10 +227,11 @@ void run_phase(const Experiment& exp, const std::vector<PlannedRun>& plan, const
         reporter.poll();
         progress->tick(t);
       };
-    for (int64_t k; (k = queue.next(group, g_interrupted.load())) >= 0;) {
+    for (int64_t k; (k = queue.next(group, g_interrupted.load() || g_output_failed.load())) >= 0;) {
       const size_t position = order[static_cast<size_t>(k)];
       if (group.leader()) reporter.send(kStarted, position);
       const RunResult result = execute_run(exp.run(plan[position].index), group, env);
+      if (result.output_failed) g_output_failed = true;
       if (group.leader()) reporter.send(kFinished, position, result);
     }
     if (group.leader()) reporter.send(kGroupDone, 0);
@@ -276,7 +285,9 @@ int run_sweep(const RunCommand& cmd, const PreparedSweep& sweep) {
   MPI_Comm messages;
   MPI_Comm_dup(MPI_COMM_WORLD, &messages);
   std::optional<SweepProgress> progress;
-  if (rank == 0) progress.emplace(plan, std::vector<size_t>(pre.todo.begin(), pre.todo.end()), std::cout, isatty(STDOUT_FILENO));
+  const bool under_mpirun = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+  const bool bar = cmd.progress == "bar" || (cmd.progress == "auto" && isatty(STDOUT_FILENO) && !under_mpirun);
+  if (rank == 0) progress.emplace(plan, std::vector<size_t>(pre.todo.begin(), pre.todo.end()), std::cout, bar);
   Reporter reporter(messages, progress ? &*progress : nullptr);
   std::set<int> phases;
   for (int64_t p : pre.todo) phases.insert(plan[static_cast<size_t>(p)].ranks_per_run);

@@ -26,6 +26,9 @@ struct RunCommand {
   std::vector<std::string> sets;        // --set dotted.key=value
   std::filesystem::path out_dir = "results";
   bool resume = false, overwrite = false;
+  // auto: a redrawn bar when stdout is a terminal and not under mpirun (whose ranks always see a
+  // pseudo-terminal, even when mpirun writes to a log); else plain lines (logs, SLURM).
+  std::string progress = "auto";
 };
 
 struct PreparedSweep {

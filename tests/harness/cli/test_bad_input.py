@@ -97,6 +97,13 @@ class BadCommandLines(TempDirTest):
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertIn("cannot write results under", result.stderr)
 
+    def test_output_whose_parent_is_missing_is_refused_before_training(self):
+        missing = self.path("no", "such", "folder")
+        result = run([TBPTT, "run", self.exp, "--out", missing])
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("does not exist", result.stderr)
+        self.assertFalse(os.path.exists(self.path("no")), "nothing may be created")
+
     def test_existing_results_are_never_overwritten_silently(self):
         self.assertSucceeded(run([TBPTT, "run", self.exp, "--out", self.out]))
         index = os.path.join(self.out, "good.h5")
