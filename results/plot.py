@@ -8,7 +8,11 @@ RESULTS.h5 is a sweep index (<out_dir>/<experiment>.h5) or a single run file. Wr
 
   loss_curves.png          train and valid loss against tokens, one line per run, coloured by
                            truncation (tbptt.k1, and tbptt.k2 when it differs)
-  final_valid_heatmap.png  mean final valid loss over (truncation, train.batch), when both vary
+  final_valid_heatmap.png  mean final valid loss over (truncation, train.batch), when both vary;
+                           --rows / --cols / --metric / --facet choose any two swept keys, any
+                           final valid metric (loss, accuracy, bits_per_token, perplexity, mse)
+                           and one panel per value of a third key, e.g. the memory-horizon probe:
+                           --rows data.lag --cols tbptt.k1 --metric accuracy --facet tbptt.carry_state
   throughput_memory.png    tokens/s and peak memory against truncation, one line per batch size
   fidelity.png             gradient fidelity (cosine, relative error) against truncation, when
                            the runs recorded fidelity/
@@ -134,9 +138,9 @@ def smooth(values, points):
     return np.convolve(values, kernel, mode="valid")
 
 
-def final_valid(run):
+def final_valid(run, metric="loss"):
     rows = valid_rows(run)
-    return rows["loss"][-1] if rows and len(rows["loss"]) else math.nan
+    return rows[metric][-1] if rows and metric in rows and len(rows[metric]) else math.nan
 
 
 def truncation_axis(ax, values, key):
@@ -203,34 +207,47 @@ def grouped_mean(runs, keys, value):
     return {key: float(np.mean(vs)) for key, vs in cells.items()}
 
 
-def plot_heatmap(runs, out_dir):
-    k = truncation_key(runs)
-    batches = {r["attrs"].get("train.batch") for r in runs} - {None}
-    if k is None:
+def plot_heatmap(runs, out_dir, rows_key="train.batch", cols_key=None, metric="loss", facet=None):
+    cols_key = cols_key or truncation_key(runs)
+    if cols_key is None:
         return "the truncation (tbptt.k1 / tbptt.k2) does not vary"
-    if len(batches) < 2:
-        return "train.batch does not vary"
-    cells = grouped_mean(runs, (k, "train.batch"), final_valid)
+    for key in (rows_key, cols_key):
+        if len({r["attrs"].get(key) for r in runs} - {None}) < 2:
+            return f"{key} does not vary"
+    panels = sorted({r["attrs"].get(facet) for r in runs} - {None}, key=str) if facet else [None]
+    if not panels:
+        return f"no run has {facet}"
+    cells = grouped_mean(runs, (rows_key, cols_key) + ((facet,) if facet else ()), lambda r: final_valid(r, metric))
     if not cells:
-        return "no completed run has a valid loss"
-    ks = sorted({key[0] for key in cells})
-    bs = sorted({key[1] for key in cells})
-    grid = np.full((len(bs), len(ks)), np.nan)
-    for (kv, bv), v in cells.items():
-        grid[bs.index(bv), ks.index(kv)] = v
-    fig, ax = plt.subplots(figsize=(2.2 + 1.1 * len(ks), 1.2 + 0.8 * len(bs)), layout="constrained")
-    image = ax.imshow(grid, cmap="viridis_r", aspect="auto", origin="lower")
-    for i in range(len(bs)):
-        for j in range(len(ks)):
-            if np.isfinite(grid[i, j]):
-                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=8,
-                        color="white" if grid[i, j] > np.nanmean(grid) else "black")
-    ax.set_xticks(range(len(ks)), [str(v) for v in ks])
-    ax.set_yticks(range(len(bs)), [str(v) for v in bs])
-    ax.set_xlabel(k)
-    ax.set_ylabel("train.batch")
-    ax.set_title("final valid loss (mean over seeds)")
-    fig.colorbar(image, ax=ax, label="loss")
+        return f"no completed run has a final valid {metric}"
+    cols = sorted({key[1] for key in cells})
+    rows = sorted({key[0] for key in cells})
+    values = [v for v in cells.values()]
+    low, high = min(values), max(values)
+    fig, axes = plt.subplots(1, len(panels), figsize=(len(panels) * (2.2 + 0.9 * len(cols)), 1.4 + 0.6 * len(rows)),
+                             layout="constrained", squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        grid = np.full((len(rows), len(cols)), np.nan)
+        for key, v in cells.items():
+            if facet is None or key[2] == panel:
+                grid[rows.index(key[0]), cols.index(key[1])] = v
+        better_high = metric == "accuracy"
+        image = ax.imshow(grid, cmap="viridis" if better_high else "viridis_r", aspect="auto", origin="lower",
+                          vmin=low, vmax=high)
+        for i in range(len(rows)):
+            for j in range(len(cols)):
+                if np.isfinite(grid[i, j]):
+                    dark = (grid[i, j] < (low + high) / 2) if better_high else (grid[i, j] > (low + high) / 2)
+                    ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=7,
+                            color="white" if dark else "black")
+        ax.set_xticks(range(len(cols)), [str(v) for v in cols])
+        ax.set_yticks(range(len(rows)), [str(v) for v in rows])
+        ax.set_xlabel(cols_key)
+        ax.set_ylabel(rows_key)
+        if facet:
+            ax.set_title(f"{facet} = {panel}", fontsize=9)
+    fig.colorbar(image, ax=axes[0].tolist(), label=metric)
+    fig.suptitle(f"final valid {metric} (mean over seeds)", fontsize=10)
     save(fig, out_dir, "final_valid_heatmap.png")
     return None
 
@@ -331,6 +348,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", help="sweep index <experiment>.h5, or one run file")
     parser.add_argument("--out", help="folder for the PNGs (default: <results>-plots)")
+    parser.add_argument("--rows", default="train.batch", help="heatmap rows: a swept key (default train.batch)")
+    parser.add_argument("--cols", help="heatmap columns: a swept key (default the truncation, tbptt.k1 or k2)")
+    parser.add_argument("--metric", default="loss", choices=["loss", "accuracy", "bits_per_token", "perplexity", "mse"],
+                        help="final valid metric of the heatmap (default loss)")
+    parser.add_argument("--facet", help="one heatmap panel per value of this key, e.g. tbptt.carry_state")
     args = parser.parse_args(argv)
     if not os.path.exists(args.results):
         parser.error(f"{args.results}: no such file")
@@ -338,8 +360,9 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     runs = load(args.results)
     print(f"{len(runs)} runs read from {args.results}")
+    heatmap = dict(rows_key=args.rows, cols_key=args.cols, metric=args.metric, facet=args.facet)
     for name, figure in FIGURES:
-        reason = figure(runs, out_dir)
+        reason = figure(runs, out_dir, **heatmap) if figure is plot_heatmap else figure(runs, out_dir)
         if reason:
             print(f"skipped {name}: {reason}")
     return 0

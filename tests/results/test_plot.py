@@ -44,6 +44,20 @@ class Plot(unittest.TestCase):
         self.assertNotIn("skipped", result.stdout)
         self.assert_pngs(figures, FIGURES)
 
+    def test_heatmap_of_any_metric_over_any_two_keys_with_panels(self):
+        subprocess.run([TOOL, "sweep", self.out], check=True)
+        figures = os.path.join(self.tmp.name, "figures")
+        result = plot(os.path.join(self.out, "synthetic.h5"), "--out", figures, "--rows", "tbptt.k1",
+                      "--cols", "train.batch", "--metric", "accuracy", "--facet", "seed")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("skipped final valid loss heatmap", result.stdout)
+        self.assert_pngs(figures, ["final_valid_heatmap.png"])
+        still = plot(os.path.join(self.out, "synthetic.h5"), "--out", figures, "--rows", "model.hidden")
+        self.assertIn("skipped final valid loss heatmap: model.hidden does not vary", still.stdout)
+        bad = plot(os.path.join(self.out, "synthetic.h5"), "--metric", "speed")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("invalid choice", bad.stderr)
+
     def test_default_folder_is_next_to_the_index(self):
         subprocess.run([TOOL, "sweep", self.out], check=True)
         result = plot(os.path.join(self.out, "synthetic.h5"))
