@@ -15,7 +15,8 @@ RESULTS.h5 is a sweep index (<out_dir>/<experiment>.h5) or a single run file. Wr
                            --rows data.lag --cols tbptt.k1 --metric accuracy --facet tbptt.carry_state
   throughput_memory.png    tokens/s and peak memory against truncation, one line per batch size
   fidelity.png             gradient fidelity (cosine, relative error) against truncation, when
-                           the runs recorded fidelity/
+                           the runs recorded fidelity/; --facet KEY gives one column per value
+                           (e.g. --facet model.cell)
 
 A figure whose data is missing is skipped with a message saying why; the others are still made.
 The file layout is described in results/README.md.
@@ -297,40 +298,45 @@ def plot_throughput_memory(runs, out_dir):
     return None
 
 
-def plot_fidelity(runs, out_dir):
+def plot_fidelity(runs, out_dir, facet=None):
     runs = [r for r in runs if r["fidelity"] and len(r["fidelity"].get("cosine", []))]
     if not runs:
         return "no run recorded fidelity/ (the gradient-fidelity probe was off)"
     k = truncation_key(runs) or "tbptt.k2"
-    # (group name, horizon) -> {k: [mean over the run's updates]}
-    series = defaultdict(lambda: defaultdict(list))
+    # panel (facet value) -> (group name, horizon) -> {k: [(cosine, rel_error) per run]}
+    series = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for run in runs:
         if k not in run["attrs"]:
             continue
+        panel = run["attrs"].get(facet) if facet else None
         fid, labels = run["fidelity"], run["fidelity_labels"]
         for code in np.unique(fid["group"]):
             for horizon in np.unique(fid["horizon"]):
                 rows = (fid["group"] == code) & (fid["horizon"] == horizon)
                 name = labels[code] if 0 <= code < len(labels) else f"group {code}"
-                series[(name, int(horizon))][run["attrs"][k]].append(
+                series[panel][(name, int(horizon))][run["attrs"][k]].append(
                     (np.nanmean(fid["cosine"][rows]), np.nanmean(fid["rel_error"][rows])))
     if not series:
         return f"the runs with fidelity rows have no {k}"
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
-    all_ks = set()
-    for (name, horizon), by_k in sorted(series.items()):
-        ks = sorted(by_k)
-        all_ks.update(ks)
-        cos = [np.mean([c for c, _ in by_k[x]]) for x in ks]
-        err = [np.mean([e for _, e in by_k[x]]) for x in ks]
-        label = f"{name}, horizon {horizon}"
-        left.plot(ks, cos, marker="o", label=label)
-        right.plot(ks, err, marker="o", label=label)
-    left.set_ylabel("cosine(truncated, long-horizon gradient)")
-    right.set_ylabel("relative error")
-    for ax in (left, right):
-        truncation_axis(ax, all_ks, k)
-    left.legend(fontsize=8)
+    panels = sorted(series, key=str)
+    fig, axes = plt.subplots(2, len(panels), figsize=(1 + 3.6 * len(panels), 6), layout="constrained",
+                             squeeze=False, sharey="row")
+    for column, panel in enumerate(panels):
+        top, bottom = axes[0][column], axes[1][column]
+        all_ks = set()
+        for (name, horizon), by_k in sorted(series[panel].items()):
+            ks = sorted(by_k)
+            all_ks.update(ks)
+            label = f"{name}, horizon {horizon}"
+            top.plot(ks, [np.mean([c for c, _ in by_k[x]]) for x in ks], marker="o", label=label)
+            bottom.plot(ks, [np.mean([e for _, e in by_k[x]]) for x in ks], marker="o", label=label)
+        for ax in (top, bottom):
+            truncation_axis(ax, all_ks, k)
+        if facet:
+            top.set_title(f"{facet} = {panel}", fontsize=9)
+    axes[0][0].set_ylabel("cosine(truncated, long-horizon gradient)")
+    axes[1][0].set_ylabel("relative error")
+    axes[0][0].legend(fontsize=7)
     fig.suptitle("gradient fidelity (mean over probed updates and seeds)", fontsize=10)
     save(fig, out_dir, "fidelity.png")
     return None
@@ -352,7 +358,7 @@ def main(argv=None):
     parser.add_argument("--cols", help="heatmap columns: a swept key (default the truncation, tbptt.k1 or k2)")
     parser.add_argument("--metric", default="loss", choices=["loss", "accuracy", "bits_per_token", "perplexity", "mse"],
                         help="final valid metric of the heatmap (default loss)")
-    parser.add_argument("--facet", help="one heatmap panel per value of this key, e.g. tbptt.carry_state")
+    parser.add_argument("--facet", help="one panel per value of this key (heatmap and fidelity), e.g. model.cell")
     args = parser.parse_args(argv)
     if not os.path.exists(args.results):
         parser.error(f"{args.results}: no such file")
@@ -362,7 +368,12 @@ def main(argv=None):
     print(f"{len(runs)} runs read from {args.results}")
     heatmap = dict(rows_key=args.rows, cols_key=args.cols, metric=args.metric, facet=args.facet)
     for name, figure in FIGURES:
-        reason = figure(runs, out_dir, **heatmap) if figure is plot_heatmap else figure(runs, out_dir)
+        if figure is plot_heatmap:
+            reason = figure(runs, out_dir, **heatmap)
+        elif figure is plot_fidelity:
+            reason = figure(runs, out_dir, facet=args.facet)
+        else:
+            reason = figure(runs, out_dir)
         if reason:
             print(f"skipped {name}: {reason}")
     return 0

@@ -51,7 +51,7 @@ class Plot(unittest.TestCase):
                       "--cols", "train.batch", "--metric", "accuracy", "--facet", "seed")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertNotIn("skipped final valid loss heatmap", result.stdout)
-        self.assert_pngs(figures, ["final_valid_heatmap.png"])
+        self.assert_pngs(figures, ["final_valid_heatmap.png", "fidelity.png"])  # --facet splits both
         still = plot(os.path.join(self.out, "synthetic.h5"), "--out", figures, "--rows", "model.hidden")
         self.assertIn("skipped final valid loss heatmap: model.hidden does not vary", still.stdout)
         bad = plot(os.path.join(self.out, "synthetic.h5"), "--metric", "speed")
