@@ -109,36 +109,32 @@ TEST(Tbptt, ConsecutivePassesDoNotAccumulate) {
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
 }
 
-// carry_state: false resets the state at every window: the second update's gradient is that of
-// the window from a zero state.
-TEST(Tbptt, StatelessEqualsIndependentWindows) {
+// Two updates with or without carried state; returns the second update's gradient and the
+// gradient of the second window from a zero state with the same parameters.
+std::pair<std::vector<float>, std::vector<float>> second_update(bool carry_state) {
   const ModelConfig cfg = small_lm();
   Model model(cfg, 3);
   TrainerConfig tc;
-  tc.carry_state = false;
+  tc.carry_state = carry_state;
   TruncatedTrainer trainer(model, tc, 2);
   OwnedWindow w1 = make_window(cfg, 6, 2, 0, 6, 23), w2 = make_window(cfg, 6, 2, 0, 6, 29);
   trainer.update(w1.view);
   Model fresh(cfg, 99);
   std::copy(model.params().begin(), model.params().end(), fresh.params().begin());
   trainer.update(w2.view);
-  const auto independent = gradient(fresh, fresh.make_state(2), w2.view);
-  const std::vector<float> got(trainer.grads().begin(), trainer.grads().end());
-  EXPECT_EQ(0, std::memcmp(got.data(), independent.data(), got.size() * sizeof(float)));
+  return {{trainer.grads().begin(), trainer.grads().end()}, gradient(fresh, fresh.make_state(2), w2.view)};
+}
+
+// carry_state: false resets the state at every window: the second update's gradient is that of
+// the window from a zero state.
+TEST(Tbptt, StatelessEqualsIndependentWindows) {
+  const auto [got, from_zero] = second_update(false);
+  EXPECT_EQ(0, std::memcmp(got.data(), from_zero.data(), got.size() * sizeof(float)));
 }
 
 // With carry_state: true the same second update differs (the state is not zero).
 TEST(Tbptt, StatefulCarriesIntoNextWindow) {
-  const ModelConfig cfg = small_lm();
-  Model model(cfg, 3);
-  TruncatedTrainer trainer(model, TrainerConfig{}, 2);
-  OwnedWindow w1 = make_window(cfg, 6, 2, 0, 6, 23), w2 = make_window(cfg, 6, 2, 0, 6, 29);
-  trainer.update(w1.view);
-  Model fresh(cfg, 99);
-  std::copy(model.params().begin(), model.params().end(), fresh.params().begin());
-  trainer.update(w2.view);
-  const auto from_zero = gradient(fresh, fresh.make_state(2), w2.view);
-  const std::vector<float> got(trainer.grads().begin(), trainer.grads().end());
+  const auto [got, from_zero] = second_update(true);
   EXPECT_GT(max_abs_diff(got, from_zero), 1e-6);
 }
 
