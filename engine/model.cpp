@@ -255,35 +255,6 @@ LossSums Model::forward(RecurrentState& state, const WindowBatch& w) {
   return head_loss(w, head_from(w), false, nullptr);
 }
 
-MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
-  config.validate();
-  const bool bf16 = config.precision == Precision::bf16;
-  const size_t act = bf16 ? sizeof(bfloat16) : sizeof(float);
-  MemoryEstimate m;
-  m.parameters = ParamLayout(config).size() * sizeof(float);
-  const size_t TB = static_cast<size_t>(T) * B, V = config.outputs, L = config.layers, H = config.hidden;
-  size_t bytes = TB * V * (sizeof(float) + (bf16 ? act : 0));             // logits (+ bf16 dlogits)
-  bytes += static_cast<size_t>(omp_get_max_threads()) * V * sizeof(float);  // loss partials
-  for (size_t l = 0; l <= L; ++l) {
-    const size_t width = l == 0 ? config.input_width() : H;
-    bytes += TB * width * (act + sizeof(float));  // X, dX
-  }
-  const size_t state = L * B * H;
-  bytes += 5 * state * sizeof(float) * (config.cell == Cell::lstm ? 2 : 1) + (bf16 ? 3 * state * act : 0);
-  m.activations = bytes;
-  const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
-  for (int l = 0; l < config.layers; ++l) {
-    RecurrentLayer layer(cpu, config.cell, config.layer_input(l), config.hidden, config.precision);
-    m.workspace += layer.workspace_bytes(T, B);
-    m.scratchpad = std::max(m.scratchpad, layer.scratchpad_bytes(T, B));
-    m.weight_copies += layer.weight_copy_bytes(T, B);
-  }
-  Linear head(cpu, config.precision, config.hidden, config.outputs);
-  m.scratchpad = std::max(m.scratchpad, head.scratchpad_bytes(static_cast<int>(TB)));
-  if (bf16) m.weight_copies += V * H * act;
-  return m;
-}
-
 double update_flops(const ModelConfig& config, int T, int new_steps, int B) {
   const double TB = static_cast<double>(T) * B;
   double flops = 0;

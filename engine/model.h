@@ -62,17 +62,24 @@ struct PassTimes {
 };
 
 // What a window of T steps and B rows needs besides parameters, gradients and optimizer state.
+// oneDNN reserves workspace and scratchpad for every variant of its algorithm but writes only
+// part of them (about half of an LSTM's workspace, a fifth of its f32 scratchpad): the *_resident
+// figures are the bytes that become resident memory, measured by a probe (engine/memory.cpp).
 struct MemoryEstimate {
-  size_t parameters = 0;     // bytes of one flat buffer (params; grads and each optimizer moment are the same)
-  size_t activations = 0;    // X, dX, logits, loss scratch, states
-  size_t workspace = 0;      // oneDNN forward->backward workspace of every layer and chunk
-  size_t scratchpad = 0;     // oneDNN scratchpad (shared)
-  size_t weight_copies = 0;  // weights reordered for oneDNN (f32 backward; bf16 forward, backward and head)
+  size_t parameters = 0;          // bytes of one flat buffer (params; grads and each optimizer moment are the same)
+  size_t activations = 0;         // X, dX, logits, loss scratch, states
+  size_t workspace = 0;           // oneDNN forward->backward workspace of every layer, reserved
+  size_t scratchpad = 0;          // oneDNN scratchpad (shared), reserved
+  size_t weight_copies = 0;       // weights reordered for oneDNN (f32 backward; bf16 forward, backward and head)
+  size_t workspace_resident = 0;  // of `workspace`, the bytes oneDNN writes
+  size_t scratchpad_resident = 0; // of `scratchpad`, the bytes oneDNN writes
+  size_t inference_scratchpad_resident = 0;  // what a forward-only (evaluation) window writes of its scratchpad
 };
 
-// Bytes a training window of (T, B) needs, from oneDNN's own workspace/scratchpad queries
-// (primitive descriptors only: nothing of the size of the model is allocated). The loss scratch
-// is sized for omp_get_max_threads() threads.
+// Bytes a training window of (T, B) needs, from oneDNN's own workspace/scratchpad queries; the
+// resident parts from one forward/backward of each layer over a short window (at most 16 steps).
+// Nothing of the size of the window is allocated. The loss scratch is sized for
+// omp_get_max_threads() threads.
 MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B);
 
 // GEMM FLOPs of one update over a window of T steps whose newest `new_steps` carry the loss:

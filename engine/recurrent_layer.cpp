@@ -213,8 +213,9 @@ RecurrentLayer::Shape& RecurrentLayer::built(int T, int B, bool training) {
 
 size_t RecurrentLayer::workspace_bytes(int T, int B) { return built(T, B, true).ws.get_desc().get_size(); }
 
-size_t RecurrentLayer::scratchpad_bytes(int T, int B) {
-  Shape& s = built(T, B, true);
+size_t RecurrentLayer::scratchpad_bytes(int T, int B, bool training) {
+  Shape& s = built(T, B, training);
+  if (!training) return s.scratch_infer.get_desc().get_size();
   return std::max(s.scratch_train.get_desc().get_size(), s.scratch_bwd.get_desc().get_size());
 }
 

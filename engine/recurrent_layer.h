@@ -42,7 +42,7 @@ class RecurrentLayer {
   RecurrentLayer(RecurrentLayer&&) noexcept;
 
   size_t workspace_bytes(int T, int B);  // what forward(training) hands to backward
-  size_t scratchpad_bytes(int T, int B);
+  size_t scratchpad_bytes(int T, int B, bool training = true);  // training: max of forward and backward
   size_t weight_copy_bytes(int T, int B);  // the reordered weights this layer keeps
 
   // The f32 ldigo weights of the next passes. Copies in the primitives' layouts are made at the

@@ -14,23 +14,39 @@
 namespace tbptt::harness {
 namespace {
 
-// Bytes of one rank: the process as it stands (libraries, MPI) + parameters, gradients and
-// optimizer moments + the training window's buffers, workspace and scratchpad + the largest
-// evaluation window + the training corpus held as int32 tokens.
+// What `tbptt run` holds beyond the plan process's own resident memory before the first window:
+// MPI (its shared-memory transport, ~10 MiB), HDF5 and the open results files, oneDNN's JIT code
+// and primitive caches. Measured with Open MPI 4.1, HDF5 1.10 and oneDNN 2.6 (Debian 12): a run of
+// a tiny model peaks 27 MiB above the RSS `tbptt plan` starts from (tests/engine/test_memory.cpp).
+constexpr int64_t kRunRuntimeBytes = 27 << 20;
+
+// Peak resident bytes of one rank: the process as it stands (libraries) + the run's runtime
+// (above) + parameters, gradients and optimizer moments, and a checkpoint of them + the weight
+// copies oneDNN computes with + the training window's oneDNN workspace, as much of it as oneDNN
+// writes (estimate_memory probes it: about half of what it reserves) + the largest window's
+// activations and scratchpad (training, or an evaluation window in inference; the model's buffers
+// serve both) + a text corpus held as int32 tokens (generated sources hold nothing).
 int64_t predict_peak(const RunSettings& s, const data::Dataset& dataset, int64_t baseline) {
   const int rows = s.train.batch / s.ranks_per_run;
   const engine::MemoryEstimate train = engine::estimate_memory(s.model, s.train.k2, rows);
   const int moments = s.trainer.optimizer.kind == engine::OptimizerKind::sgd ? (s.trainer.optimizer.momentum > 0) : 2;
-  int64_t bytes = baseline + static_cast<int64_t>(train.parameters) * (2 + moments) +
-                  static_cast<int64_t>(train.activations + train.workspace + train.scratchpad);
+  auto b = [](size_t x) { return static_cast<int64_t>(x); };
+  int64_t activations = b(train.activations), scratchpad = b(train.scratchpad_resident);
   for (data::Split split : s.eval_splits) {
     const data::WindowPlan p = eval_plan(s, split, 0, s.ranks_per_run);
     const engine::MemoryEstimate e = engine::estimate_memory(s.model, p.k2, p.batch / p.ranks);
-    bytes = std::max(bytes, baseline + static_cast<int64_t>(train.parameters) * (2 + moments) +
-                                static_cast<int64_t>(e.activations + e.scratchpad));
+    activations = std::max(activations, b(e.activations));
+    scratchpad = std::max(scratchpad, b(e.inference_scratchpad_resident));
   }
-  if (!dataset.vocabulary().empty()) bytes += 4 * (dataset.steps(data::Split::train) + dataset.steps(data::Split::valid) +
-                                                   dataset.steps(data::Split::test));
+  // A checkpoint (always one at the end of a run) copies parameters and moments out of the trainer,
+  // then into the in-memory image of its HDF5 file, while the trainer still holds everything:
+  // measured at 1.5 x (1 + moments) x the parameter bytes.
+  const int64_t checkpoint = 3 * b(train.parameters) * (1 + moments) / 2;
+  int64_t bytes = baseline + kRunRuntimeBytes + b(train.parameters) * (2 + moments) + checkpoint +
+                  b(train.weight_copies) + b(train.workspace_resident) + activations + scratchpad;
+  const std::string& source = dataset.spec().source;
+  if (source == "text" || source == "brown")
+    bytes += 4 * (dataset.steps(data::Split::train) + dataset.steps(data::Split::valid) + dataset.steps(data::Split::test));
   return bytes;
 }
 
