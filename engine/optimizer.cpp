@@ -55,16 +55,20 @@ struct SgdScalars {
   bool nesterov;
 };
 
+// The scalars are copied into locals before the loop: read through the struct, GCC reloads them
+// every iteration (a store to p, m or v might change them) and the loop runs 5x slower.
 TBPTT_VECTOR_CLONES
 void sgd_step(float* p, const float* g, float* m, int64_t n, SgdScalars s) {
+  const float scale = s.scale, wd = s.wd, mu = s.mu, lr = s.lr;
+  const bool momentum = mu > 0, nesterov = s.nesterov;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
-    float d = g[i] * s.scale + s.wd * p[i];
-    if (s.mu > 0) {
-      m[i] = s.mu * m[i] + d;  // PyTorch: the first step's buffer is d itself (m starts at 0)
-      d = s.nesterov ? d + s.mu * m[i] : m[i];
+    float d = g[i] * scale + wd * p[i];
+    if (momentum) {
+      m[i] = mu * m[i] + d;  // PyTorch: the first step's buffer is d itself (m starts at 0)
+      d = nesterov ? d + mu * m[i] : m[i];
     }
-    p[i] -= s.lr * d;
+    p[i] -= lr * d;
   }
 }
 
@@ -73,19 +77,22 @@ struct AdamScalars {
   bool decoupled;
 };
 
+// Adam's L2 term (wd * p added to the gradient) and AdamW's decay (p *= 1 - lr * wd) as factors,
+// so the loop has no branch: one of them is the identity.
 TBPTT_VECTOR_CLONES
 void adam_step(float* p, const float* g, float* m, float* v, int64_t n, AdamScalars s) {
+  const float scale = s.scale, b1 = s.b1, b2 = s.b2, c1 = s.one_minus_b1, c2 = s.one_minus_b2, eps = s.eps;
+  const float step = s.step_size, inv_bc2 = s.inv_sqrt_bc2;
+  const float decay = s.decoupled ? s.decay : 1.0f, l2 = s.decoupled ? 0.0f : s.wd;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
-    float d = g[i] * s.scale;
-    if (s.decoupled) {
-      p[i] *= s.decay;
-    } else {
-      d += s.wd * p[i];
-    }
-    m[i] = s.b1 * m[i] + s.one_minus_b1 * d;
-    v[i] = s.b2 * v[i] + s.one_minus_b2 * d * d;
-    p[i] -= s.step_size * m[i] / (std::sqrt(v[i]) * s.inv_sqrt_bc2 + s.eps);
+    const float pi = p[i] * decay;
+    const float d = g[i] * scale + l2 * pi;
+    const float mi = b1 * m[i] + c1 * d;
+    const float vi = b2 * v[i] + c2 * d * d;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - step * mi / (std::sqrt(vi) * inv_bc2 + eps);
   }
 }
 
