@@ -142,8 +142,12 @@ def main():
     for w, d in results["data_parallel"].items():
         print(f"{w:<16}{d['one_rank_tokens_per_s']:>11.0f}{d['two_rank_tokens_per_s']:>11.0f}{d['speedup']:>9.2f}"
               f"{100 * d['allreduce_share']:>10.1f}%{d['gradient_MB']:>9.2f}{d['allreduce_ms']:>8.2f}")
-    with open(os.path.join(args.build, "bench_results.json"), "w") as f:
+    path = os.path.join(args.build, "bench_results.json")
+    with open(path, "w") as f:
         json.dump(results, f, indent=1)
+    if max(threads) in results["peaks"]:
+        print()
+        subprocess.run([sys.executable, os.path.join(HERE, "scaling_model.py"), path, "--threads", str(max(threads))], check=True)
 
 
 if __name__ == "__main__":
