@@ -67,6 +67,28 @@ namespace {
   }
 }
 
+// Cross-entropy's row gradient, softmax - onehot, from the row's exponentials z and 1 / their
+// sum, in one pass: scaled, added to the bias sums, written in place (f32) or to dout_bf16.
+[[gnu::always_inline]] inline void emit_softmax_grad(const LossGrad& g, float* thread_dbias, float* z, float inv, int y,
+                                                     int64_t m, int N) {
+  if (g.dout_bf16) {
+    bfloat16* o = g.dout_bf16 + static_cast<size_t>(m) * N;
+#pragma omp simd
+    for (int n = 0; n < N; ++n) {
+      const float d = z[n] * inv - (n == y ? 1.0f : 0.0f);
+      thread_dbias[n] += d;
+      o[n] = to_bf16(d);
+    }
+  } else {
+#pragma omp simd
+    for (int n = 0; n < N; ++n) {
+      const float d = z[n] * inv - (n == y ? 1.0f : 0.0f);
+      thread_dbias[n] += d;
+      z[n] = d;
+    }
+  }
+}
+
 // A row without a target has a zero gradient.
 [[gnu::always_inline]] inline void emit_zero_row(const LossGrad& g, float* d, int64_t m, int N) {
   if (g.dout_bf16) {
@@ -136,11 +158,7 @@ LossSums cross_entropy(float* logits, const float* bias, const int32_t* targets,
           z[n] = e;
           sum += e;
         }
-        const float inv = 1.0f / sum;
-#pragma omp simd
-        for (int n = 0; n < N; ++n) z[n] *= inv;
-        z[y] -= 1.0f;
-        emit_row(*grad, thread_dbias, z, m, N);
+        emit_softmax_grad(*grad, thread_dbias, z, 1.0f / sum, y, m, N);
       } else {
 #pragma omp simd reduction(+ : sum)
         for (int n = 0; n < N; ++n) sum += exp_nonpositive(z[n] - zmax);
