@@ -7,6 +7,9 @@
 // backward, then one inference forward, over a short window (the same B, I, H, cell and precision)
 // on buffers whose pages are released first (madvise MADV_DONTNEED); mincore then counts the pages
 // oneDNN wrote. Reserved and written bytes both grow linearly with T: the fraction carries over.
+// They grow with B, I and H too, so the probe runs at most 32 rows and widths of at most 256 (the
+// fractions differ by a few percent from a full-size probe), and its results are remembered:
+// `tbptt plan` over a large sweep, or of a huge model, stays fast and small.
 
 #include <omp.h>
 #include <sys/mman.h>
@@ -14,6 +17,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
 #include <vector>
 
 #include "engine/bf16.h"
@@ -22,7 +28,7 @@
 namespace tbptt::engine {
 namespace {
 
-constexpr int kProbeSteps = 16;
+constexpr int kProbeSteps = 16, kProbeRows = 32, kProbeWidth = 256;
 constexpr size_t kPage = 4096;
 
 // Page-aligned interior [begin, end) of a buffer: what madvise and mincore may be given.
@@ -51,7 +57,9 @@ struct Resident {
 
 // The fractions for one layer, from a kProbeSteps-step window of B rows. Windows whose reserved
 // buffers span only a few pages cannot be measured to a useful precision: assume all written.
-Resident probe(const dnnl::engine& cpu, RecurrentLayer& layer, Cell cell, int I, int H, Precision precision, int B) {
+Resident probe(Cell cell, int I, int H, Precision precision, int B) {
+  const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
+  RecurrentLayer layer(cpu, cell, I, H, precision);
   const int T = kProbeSteps, G = gates(cell);
   const size_t act = precision == Precision::bf16 ? sizeof(bfloat16) : sizeof(float);
   const size_t ws_bytes = layer.workspace_bytes(T, B), pad_bytes = layer.scratchpad_bytes(T, B);
@@ -68,7 +76,7 @@ Resident probe(const dnnl::engine& cpu, RecurrentLayer& layer, Cell cell, int I,
   const Pages ws_pages(ws.data(), ws.size()), pad_pages(pad.get(std::max(pad_bytes, infer_bytes)), pad_bytes);
   ws_pages.release();
   pad_pages.release();
-  dnnl::stream s(cpu);  // the layer's engine: a primitive runs only on a stream of its own engine
+  dnnl::stream s(cpu);
   auto st = [&](int i, float* cs) { return StatePtr{h.data() + i * state * act, cs ? cs + i * state : nullptr}; };
   float* cs = cell == Cell::lstm ? c.data() : nullptr;
   float* ds = cell == Cell::lstm ? dstate.data() : nullptr;
@@ -86,6 +94,17 @@ Resident probe(const dnnl::engine& cpu, RecurrentLayer& layer, Cell cell, int I,
   if (infer_pages.bytes() >= 16 * kPage)
     r.inference_scratchpad = std::min(1.0, static_cast<double>(infer_pages.resident()) / static_cast<double>(infer_bytes));
   return r;
+}
+
+// probe() at (at most) the probe's size, once per process for each distinct layer.
+Resident resident_fractions(Cell cell, int I, int H, Precision precision, int B) {
+  static std::mutex mutex;
+  static std::map<std::tuple<Cell, int, int, Precision, int>, Resident> known;
+  const auto key = std::make_tuple(cell, std::min(I, kProbeWidth), std::min(H, kProbeWidth), precision, std::min(B, kProbeRows));
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto it = known.find(key);
+  if (it != known.end()) return it->second;
+  return known[key] = probe(cell, std::get<1>(key), std::get<2>(key), precision, std::get<4>(key));
 }
 
 }  // namespace
@@ -112,7 +131,7 @@ MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
     const int I = config.layer_input(l);
     RecurrentLayer layer(cpu, config.cell, I, config.hidden, config.precision);
     const size_t ws = layer.workspace_bytes(T, B), pad = layer.scratchpad_bytes(T, B);
-    const Resident r = probe(cpu, layer, config.cell, I, config.hidden, config.precision, B);
+    const Resident r = resident_fractions(config.cell, I, config.hidden, config.precision, B);
     m.workspace += ws;
     m.workspace_resident += static_cast<size_t>(r.workspace * static_cast<double>(ws));
     m.scratchpad = std::max(m.scratchpad, pad);
