@@ -107,6 +107,33 @@ Resident resident_fractions(Cell cell, int I, int H, Precision precision, int B)
   return known[key] = probe(cell, std::get<1>(key), std::get<2>(key), precision, std::get<4>(key));
 }
 
+// One layer's oneDNN buffers for a (T, B) window, reserved and resident. Remembered: layers 1..L-1
+// of a model are alike, and a sweep plans the same layer many times (creating primitive
+// descriptors is what makes an estimate cost milliseconds).
+struct LayerBytes {
+  size_t workspace, scratchpad, weight_copies;
+  double workspace_resident, scratchpad_resident, inference_scratchpad_resident;
+};
+
+LayerBytes layer_bytes(Cell cell, int I, int H, Precision precision, int T, int B) {
+  static std::mutex mutex;
+  static std::map<std::tuple<Cell, int, int, Precision, int, int>, LayerBytes> known;
+  const auto key = std::make_tuple(cell, I, H, precision, T, B);
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    const auto it = known.find(key);
+    if (it != known.end()) return it->second;
+  }
+  const Resident r = resident_fractions(cell, I, H, precision, B);
+  RecurrentLayer layer(dnnl::engine(dnnl::engine::kind::cpu, 0), cell, I, H, precision);
+  LayerBytes b{layer.workspace_bytes(T, B), layer.scratchpad_bytes(T, B), layer.weight_copy_bytes(T, B), 0, 0, 0};
+  b.workspace_resident = r.workspace * static_cast<double>(b.workspace);
+  b.scratchpad_resident = r.scratchpad * static_cast<double>(b.scratchpad);
+  b.inference_scratchpad_resident = r.inference_scratchpad * static_cast<double>(layer.scratchpad_bytes(T, B, false));
+  const std::lock_guard<std::mutex> lock(mutex);
+  return known[key] = b;
+}
+
 }  // namespace
 
 MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
@@ -125,20 +152,17 @@ MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
   const size_t state = L * B * H;
   bytes += 5 * state * sizeof(float) * (config.cell == Cell::lstm ? 2 : 1) + (bf16 ? 3 * state * act : 0);
   m.activations = bytes;
-  const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
   double pad_resident = 0, infer_resident = 0;
   for (int l = 0; l < config.layers; ++l) {
-    const int I = config.layer_input(l);
-    RecurrentLayer layer(cpu, config.cell, I, config.hidden, config.precision);
-    const size_t ws = layer.workspace_bytes(T, B), pad = layer.scratchpad_bytes(T, B);
-    const Resident r = resident_fractions(config.cell, I, config.hidden, config.precision, B);
-    m.workspace += ws;
-    m.workspace_resident += static_cast<size_t>(r.workspace * static_cast<double>(ws));
-    m.scratchpad = std::max(m.scratchpad, pad);
-    pad_resident = std::max(pad_resident, r.scratchpad * static_cast<double>(pad));
-    infer_resident = std::max(infer_resident, r.inference_scratchpad * static_cast<double>(layer.scratchpad_bytes(T, B, false)));
-    m.weight_copies += layer.weight_copy_bytes(T, B);
+    const LayerBytes b = layer_bytes(config.cell, config.layer_input(l), config.hidden, config.precision, T, B);
+    m.workspace += b.workspace;
+    m.workspace_resident += static_cast<size_t>(b.workspace_resident);
+    m.scratchpad = std::max(m.scratchpad, b.scratchpad);
+    pad_resident = std::max(pad_resident, b.scratchpad_resident);
+    infer_resident = std::max(infer_resident, b.inference_scratchpad_resident);
+    m.weight_copies += b.weight_copies;
   }
+  const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
   Linear head(cpu, config.precision, config.hidden, config.outputs);
   const size_t head_pad = head.scratchpad_bytes(static_cast<int>(TB));
   m.scratchpad = std::max(m.scratchpad, head_pad);
