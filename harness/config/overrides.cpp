@@ -26,14 +26,16 @@ std::vector<std::string> split_key(std::string_view key) {
 }  // namespace
 
 void apply_set(SourceNode& root, std::string_view argument) {
-  const Location here{"--set " + std::string(argument)};
+  // Messages show the argument as quote_for_message does any value: one line of at most 40 bytes.
+  const Location here{"--set " + quote_for_message(std::string(argument))};
   const size_t eq = argument.find('=');
   if (eq == std::string_view::npos)
     throw ExperimentError(here, "expected --set dotted.key=value, e.g. --set tbptt.k1=20");
   const std::string_view key = argument.substr(0, eq);
   const std::vector<std::string> parts = split_key(key);
   for (const std::string& part : parts)
-    if (part.empty()) throw ExperimentError(here, "'" + std::string(key) + "' is not a dotted key such as tbptt.k1");
+    if (part.empty())
+      throw ExperimentError(here, "'" + quote_for_message(std::string(key)) + "' is not a dotted key such as tbptt.k1");
   SourceNode value = parse_set_value(argument.substr(eq + 1), here.origin);
 
   SourceNode* map = &root;
@@ -50,8 +52,8 @@ void apply_set(SourceNode& root, std::string_view argument) {
     } else if (entry->value.kind == SourceNode::Kind::null) {
       entry->value.kind = SourceNode::Kind::map;  // `sweep:` left empty in the file
     } else if (entry->value.kind != SourceNode::Kind::map) {
-      throw ExperimentError(here, "cannot set " + std::string(key) + ": " + path + " is " + entry->value.describe() +
-                                      " (" + entry->value.where.str() + "), not a map");
+      throw ExperimentError(here, "cannot set " + quote_for_message(std::string(key)) + ": " + quote_for_message(path) +
+                                      " is " + entry->value.describe() + " (" + entry->value.where.str() + "), not a map");
     }
     map = &entry->value;
   }

@@ -1,15 +1,19 @@
 #include "harness/config/source_tree.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <optional>
 #include <sstream>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
@@ -37,6 +41,21 @@ std::string SourceNode::describe() const {
 }
 
 namespace {
+
+Location location_of(std::string_view text, size_t offset, const std::string& origin) {
+  const std::string_view before = text.substr(0, offset);
+  const size_t newline = before.rfind('\n');
+  return {origin, 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n')),
+          static_cast<int>(newline == std::string_view::npos ? offset + 1 : offset - newline)};
+}
+
+const char* file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
+}
 
 // Offset of the first byte that is not well-formed UTF-8 (or is a control character YAML
 // forbids), or npos. yaml-cpp would silently turn such bytes into U+FFFD.
@@ -69,13 +88,7 @@ size_t first_bad_byte(std::string_view s) {
 void check_utf8(std::string_view text, const std::string& origin, bool has_lines) {
   const size_t bad = first_bad_byte(text);
   if (bad == std::string_view::npos) return;
-  Location where{origin};
-  if (has_lines) {
-    const std::string_view before = text.substr(0, bad);
-    const size_t newline = before.rfind('\n');
-    where.line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-    where.column = static_cast<int>(newline == std::string_view::npos ? bad + 1 : bad - newline);
-  }
+  const Location where = has_lines ? location_of(text, bad, origin) : Location{origin};
   char hex[8];
   std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
   throw ExperimentError(where, std::string("byte ") + hex +
@@ -132,26 +145,84 @@ SourceNode convert(const YAML::Node& node, const std::string& origin) {
   return out;
 }
 
+// What a text's event stream shows before any node is built, because two inputs break
+// YAML::LoadAll / YAML::Load themselves (found by tests/fuzz):
+//   * a token no rule consumes (",", "&a , -") makes LoadAll loop forever, allocating a null
+//     document per turn (yaml-cpp issue #1040, fixed upstream after 0.8): such a "document"
+//     starts where the previous one did;
+//   * an alias builds shared nodes: `&a [*a]` is a cycle (convert() overflows the stack) and
+//     nested aliases grow exponentially (a "billion laughs" of a few hundred bytes takes gigabytes).
+// So the stream is scanned first -- the roots of at most three documents and the first alias of
+// the first -- and only a text with neither problem is loaded.
+class DocumentScan : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> roots;    // where each document's root node starts
+  std::optional<YAML::Mark> alias;  // the first *alias of the first document
+
+  void OnDocumentStart(const YAML::Mark&) override { expecting_root_ = true; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    node(mark);
+    if (!alias && roots.size() == 1) alias = mark;
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { node(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+  bool stuck() const { return roots.size() >= 2 && roots[roots.size() - 1].pos == roots[roots.size() - 2].pos; }
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (expecting_root_) roots.push_back(mark);
+    expecting_root_ = false;
+  }
+  bool expecting_root_ = false;
+};
+
+// The token at `pos` as a message shows it: up to the next blank.
+std::string token_at(std::string_view text, size_t pos) {
+  const std::string_view rest = text.substr(std::min(pos, text.size()));
+  return quote_for_message(std::string(rest.substr(0, rest.find_first_of(" \t\r\n"))));
+}
+
 // Parses one YAML document (null when the text holds none).
 SourceNode parse_document(std::string_view text, const std::string& origin) {
-  std::vector<YAML::Node> docs;
+  const std::string owned(text);
+  YAML::Node doc;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    std::istringstream in(owned);
+    YAML::Parser parser(in);
+    DocumentScan scan;
+    while (scan.roots.size() < 3 && !scan.stuck() && parser.HandleNextDocument(scan)) {
+    }
+    if (scan.stuck())
+      throw ExperimentError(located(scan.roots.back(), origin),
+                            "YAML syntax error: unexpected " + token_at(text, static_cast<size_t>(scan.roots.back().pos)));
+    if (scan.alias)
+      throw ExperimentError(located(*scan.alias, origin), "YAML aliases (*name) are not supported; write the value itself");
+    if (scan.roots.size() > 1)
+      throw ExperimentError(located(scan.roots[1], origin),
+                            "a second YAML document starts here; an experiment file holds exactly one");
+    if (scan.roots.empty()) {
+      SourceNode nothing;
+      nothing.where = {origin, 1, 1};
+      return nothing;
+    }
+    doc = YAML::Load(owned);
   } catch (const YAML::DeepRecursion& e) {
     throw ExperimentError(located(e.mark, origin), "nested deeper than " + std::to_string(e.depth()) +
                                                        " levels; an experiment is at most 5 levels deep");
   } catch (const YAML::Exception& e) {
     throw ExperimentError(located(e.mark, origin), "YAML syntax error: " + e.msg);
   }
-  if (docs.empty()) {
-    SourceNode nothing;
-    nothing.where = {origin, 1, 1};
-    return nothing;
-  }
-  if (docs.size() > 1)
-    throw ExperimentError(located(docs[1].Mark(), origin),
-                          "a second YAML document starts here; an experiment file holds exactly one");
-  return convert(docs[0], origin);
+  return convert(doc, origin);
 }
 
 void relocate(SourceNode& node, const Location& where) {
@@ -166,6 +237,10 @@ void relocate(SourceNode& node, const Location& where) {
 }  // namespace
 
 SourceNode parse_experiment(std::string_view text, const std::string& origin) {
+  if (text.size() > kMaxExperimentBytes)  // before anything else looks at it: a 100 MB line costs yaml-cpp ~30 s
+    throw ExperimentError(location_of(text, kMaxExperimentBytes, origin),
+                          "the experiment file goes on beyond " + std::to_string(kMaxExperimentBytes >> 20) +
+                              " MiB; an experiment is a short YAML text (is this the right file?)");
   check_utf8(text, origin, true);
   SourceNode root = parse_document(text, origin);
   if (root.kind == SourceNode::Kind::null || (root.kind == SourceNode::Kind::map && root.entries.empty()))
@@ -177,17 +252,36 @@ SourceNode parse_experiment(std::string_view text, const std::string& origin) {
 }
 
 SourceNode read_experiment_file(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (!fs::exists(status)) throw ExperimentError({path}, "no such file");
-  if (fs::is_directory(status)) throw ExperimentError({path}, "is a directory; expected an experiment YAML file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ExperimentError({path}, std::string("cannot be read: ") + std::strerror(errno));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) throw ExperimentError({path}, "cannot be read (I/O error)");
-  return parse_experiment(bytes.str(), path);
+  // open() never blocks (O_NONBLOCK: a FIFO without a writer would wait forever), and the file
+  // it opened -- not whatever the name pointed at a moment earlier -- must be a regular file:
+  // a FIFO or a device (/dev/zero) has no end, and under mpirun every rank reads the file again.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ENOENT) throw ExperimentError({path}, "no such file");
+    throw ExperimentError({path}, std::string("cannot be read: ") + std::strerror(error));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st = {};
+  if (::fstat(fd, &st) != 0) throw ExperimentError({path}, std::string("cannot be read: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw ExperimentError({path}, "is a directory; expected an experiment YAML file");
+  if (!S_ISREG(st.st_mode))
+    throw ExperimentError({path}, std::string("is ") + file_kind(st.st_mode) + ", not a regular file; expected an experiment YAML file");
+  // One byte more than the limit is enough to know the file is too large (parse_experiment says where).
+  std::string bytes(kMaxExperimentBytes + 1, '\0');
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ExperimentError({path}, std::string("cannot be read: ") + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  bytes.resize(got);
+  return parse_experiment(bytes, path);
 }
 
 SourceNode parse_set_value(std::string_view text, const std::string& origin) {

@@ -6,6 +6,7 @@
 //   * `--set` values are spliced in and must say "--set KEY=VALUE" instead of a file position,
 //   * yaml-cpp's node assignment aliases nodes, which makes in-place edits error-prone.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,8 +37,13 @@ struct SourceNode::Entry {
   SourceNode value;
 };
 
-// Reads and parses an experiment file: it must exist, be a regular readable file, be UTF-8 and
-// hold exactly one YAML document whose top level is a map. Throws ExperimentError otherwise.
+// The largest experiment accepted. Real ones are a few KB (a 100000-run zip sweep stays far below);
+// anything larger is the wrong file, and yaml-cpp spends ~0.3 s and ~7 MB of memory per MB.
+inline constexpr size_t kMaxExperimentBytes = size_t{16} << 20;
+
+// Reads and parses an experiment file: it must exist, be a regular readable file of at most
+// kMaxExperimentBytes, be UTF-8 and hold exactly one YAML document whose top level is a map.
+// Never blocks on a FIFO nor reads a device without end. Throws ExperimentError otherwise.
 SourceNode read_experiment_file(const std::string& path);
 
 // The same checks for text already in memory; `origin` names it in messages.
