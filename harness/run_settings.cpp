@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
+#include <type_traits>
+
+#include "common/error.h"
 
 namespace tbptt::harness {
 namespace {
@@ -13,7 +17,16 @@ E choose(const std::string& text, std::initializer_list<std::pair<const char*, E
   throw std::logic_error("the schema let through an unknown choice: " + text);
 }
 
-int as_int(int64_t v) { return static_cast<int>(v); }  // the schema bounds every int it lets through
+// The engine and the data library count in int (steps, rows, units, symbols); the schema lets
+// any int64 >= its minimum through, so a value beyond int is refused here -- by name, before MPI
+// starts (plan_runs) -- instead of wrapping silently (k1 = 2^32 + 5 would train with k1 = 5).
+int narrow(const Run& run, const char* key) {
+  const int64_t v = run.get<int64_t>(key);
+  if (v > std::numeric_limits<int>::max() || v < std::numeric_limits<int>::min())
+    throw ConfigError(key, std::to_string(v),
+                      "at most " + std::to_string(std::numeric_limits<int>::max()) + " (counted in 32 bits)");
+  return static_cast<int>(v);
+}
 
 }  // namespace
 
@@ -27,7 +40,9 @@ RunSettings read_settings(const Run& run) {
   data::SourceSpec& d = s.data;
   d.source = run.get<std::string>("data.source");
   auto opt_int = [&](const char* key, auto& field) {
-    if (run.has(key)) field = static_cast<std::remove_reference_t<decltype(field)>>(run.get<int64_t>(key));
+    if (!run.has(key)) return;
+    if constexpr (std::is_same_v<std::remove_reference_t<decltype(field)>, int>) field = narrow(run, key);
+    else field = run.get<int64_t>(key);
   };
   auto opt_str = [&](const char* key, std::string& field) {
     if (run.has(key)) field = run.get<std::string>(key);
@@ -64,9 +79,9 @@ RunSettings read_settings(const Run& run) {
 
   engine::ModelConfig& m = s.model;
   m.cell = choose<Cell>(run.get<std::string>("model.cell"), {{"lstm", Cell::lstm}, {"gru", Cell::gru}, {"rnn_tanh", Cell::rnn_tanh}});
-  m.layers = as_int(run.get<int64_t>("model.layers"));
-  m.hidden = as_int(run.get<int64_t>("model.hidden"));
-  if (run.has("model.embedding")) m.embedding = as_int(run.get<int64_t>("model.embedding"));
+  m.layers = narrow(run, "model.layers");
+  m.hidden = narrow(run, "model.hidden");
+  if (run.has("model.embedding")) m.embedding = narrow(run, "model.embedding");
   m.head = choose<Head>(run.get<std::string>("model.output"), {{"every_step", Head::every_step}, {"last_step", Head::last_step}});
   m.init_scale = run.get<double>("model.init_scale");
   m.precision = choose<Precision>(run.get<std::string>("model.precision"), {{"f32", Precision::f32}, {"bf16", Precision::bf16}});
@@ -92,9 +107,9 @@ RunSettings read_settings(const Run& run) {
   if (run.has("train.schedule.warmup")) sc.warmup = run.get<int64_t>("train.schedule.warmup");
 
   s.train.split = data::Split::train;
-  s.train.batch = as_int(run.get<int64_t>("train.batch"));
-  s.train.k1 = as_int(run.get<int64_t>("tbptt.k1"));
-  s.train.k2 = as_int(run.get<int64_t>("tbptt.k2"));
+  s.train.batch = narrow(run, "train.batch");
+  s.train.k1 = narrow(run, "tbptt.k1");
+  s.train.k2 = narrow(run, "tbptt.k2");
   s.train.seq_len = run.get<int64_t>("tbptt.seq_len");
   s.train.drop_last = run.get<bool>("tbptt.drop_last");
   if (run.has("train.epochs")) s.epochs = run.get<int64_t>("train.epochs");  // absent when train.steps is set
@@ -103,13 +118,13 @@ RunSettings read_settings(const Run& run) {
   s.max_time = run.get<double>("train.max_time");
 
   s.eval_every = run.get<int64_t>("eval.every");
-  s.eval_batch = as_int(run.get<int64_t>("eval.batch"));
-  s.eval_window = as_int(run.get<int64_t>("eval.window"));
+  s.eval_batch = narrow(run, "eval.batch");
+  s.eval_window = narrow(run, "eval.window");
   for (const std::string& split : run.get<std::vector<std::string>>("eval.splits"))
     s.eval_splits.push_back(choose<data::Split>(split, {{"valid", data::Split::valid}, {"test", data::Split::test}}));
 
-  s.ranks_per_run = as_int(run.get<int64_t>("parallel.ranks_per_run"));
-  s.threads_per_rank = as_int(run.get<int64_t>("parallel.threads_per_rank"));
+  s.ranks_per_run = narrow(run, "parallel.ranks_per_run");
+  s.threads_per_rank = narrow(run, "parallel.threads_per_rank");
   s.checkpoint_every = run.get<int64_t>("checkpoint.every");
   s.checkpoint_keep = run.get<int64_t>("checkpoint.keep");
   s.fidelity_every = run.get<int64_t>("fidelity.every");
