@@ -44,6 +44,9 @@ int run_command(const harness::RunCommand& command) {
   // SIGKILL, the kernel kills this rank too, so nothing keeps writing results nobody awaits.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 1;  // the launcher died before prctl took effect
+  // A file-size limit (ulimit -f, RLIMIT_FSIZE) would kill the rank with SIGXFSZ mid-write; ignored,
+  // the write fails with EFBIG instead and ends the sweep cleanly like a full disk (WriteError).
+  std::signal(SIGXFSZ, SIG_IGN);
   // Bad input is found before MPI starts: exit 2, nothing written, one message (from rank 0).
   std::optional<harness::PreparedSweep> sweep;
   try {
@@ -112,9 +115,15 @@ int main(int argc, char** argv) {
 
   auto* schema_cmd = app.add_subcommand("schema", "Print every experiment setting: type, default, allowed values (markdown)");
 
+  // CLI11 would answer both with "A subcommand is required", which does not name the culprit.
   const std::set<std::string> commands = {"run", "plan", "report", "eval", "schema"};
+  const std::set<std::string> options = {"-h", "--help", "--version"};
   if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
     std::cerr << "tbptt: unknown command '" << argv[1] << "'; commands: run, plan, report, eval, schema (see tbptt --help)\n";
+    return 2;
+  }
+  if (argc > 1 && argv[1][0] == '-' && !options.count(argv[1])) {
+    std::cerr << "tbptt: unknown option '" << argv[1] << "'; a command comes first: tbptt run|plan|report|eval|schema (see tbptt --help)\n";
     return 2;
   }
   try {
