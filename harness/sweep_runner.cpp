@@ -20,7 +20,9 @@
 #include "harness/run_executor.h"
 #include "harness/run_queue.h"
 #include "harness/sweep_progress.h"
+#include "results/schema.h"
 #include "results/sweep_index.h"
+#include "results/writer_lock.h"
 
 namespace tbptt::harness {
 namespace {
@@ -187,8 +189,14 @@ Preflight check_output(const RunCommand& cmd, const Experiment& exp, const std::
   fs::remove(probe, ec);
   std::set<std::string> done;
   if (cmd.resume) {
-    for (const results::RunSummary& r : results::rebuild_index(cmd.out_dir, exp.name()).runs)
-      if (is_final(r.status) && r.file.ends_with(".h5")) done.insert(r.run_id);
+    for (const results::RunSummary& r : results::rebuild_index(cmd.out_dir, exp.name()).runs) {
+      if (!is_final(r.status) || !r.file.ends_with(".h5")) continue;
+      done.insert(r.run_id);
+      // A kill between publishing <run_id>.h5 and removing its lock file leaves the lock behind,
+      // held by nobody; the run is done, so no writer of it would ever remove it.
+      const fs::path lock = results::lock_file(cmd.out_dir / r.file);
+      if (fs::exists(lock, ec) && !results::WriterLock::held(lock)) fs::remove(lock, ec);
+    }
     p.message = fmt::format("resuming: {} of {} runs already done", done.size(), plan.size());
   }
   for (size_t i = 0; i < plan.size(); ++i)
