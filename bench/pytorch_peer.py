@@ -7,9 +7,12 @@ the same way (wall clock per update, after warm-up).
 PyTorch at its best on this machine: Debian's python3-torch runs its GEMMs in whatever libblas.so.3
 the loader finds. The reference BLAS is ~20x slower than OpenBLAS, and OpenBLAS is only at its best
 as its OpenMP build (libopenblas0-openmp) with the core type the CPU really is (this machine's
-environment says OPENBLAS_CORETYPE=Haswell, which halves it on an AVX-512 CPU). Both are read when
-the library loads, so this script re-executes itself once with LD_LIBRARY_PATH and
-OPENBLAS_CORETYPE set, and reports the BLAS it actually loaded.
+environment says OPENBLAS_CORETYPE=Haswell, which halves it on an AVX-512 CPU). And PyTorch's CPU
+allocator hands every large tensor back to the OS (glibc's mmap threshold), so each update faults
+its pages in again: keeping freed memory in the heap (what jemalloc or tcmalloc would do) doubles
+its seed-LM throughput here. All of these are read at start-up, so this script re-executes itself
+once with LD_LIBRARY_PATH, OPENBLAS_CORETYPE and glibc's MALLOC_MMAP_THRESHOLD_ /
+MALLOC_TRIM_THRESHOLD_ set, and reports the BLAS it actually loaded.
 
   bench/pytorch_peer.py --workload seed_lm --threads 1 --seconds 2
   -> one JSON line: tokens_per_s, updates_per_s, updates, seconds, threads, blas, coretype
@@ -54,6 +57,8 @@ def ensure_best_blas():
         env["LD_LIBRARY_PATH"] = ":".join(p for p in [OPENBLAS_OPENMP, env.get("LD_LIBRARY_PATH", "")] if p)
     if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= cpu_flags():
         env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 31))
+    env.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 32))
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
@@ -141,6 +146,7 @@ def main():
         "workload": args.workload, "threads": torch.get_num_threads(), "updates": n, "seconds": seconds,
         "updates_per_s": n / seconds, "tokens_per_s": n * T * B / seconds, "torch": torch.__version__,
         "blas": loaded_blas(), "coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_", ""),
     }))
 
 
