@@ -305,10 +305,12 @@ class TrainingRun {
                                {{"peak_rss_bytes", peak}, {"updates", progress_.updates}, {"replica_checks", replica_checks_}}};
       writer_->finish(outcome);
     } catch (const std::exception& e) {
+      if (!result_.output_failed) {  // else the writer only repeats that an earlier write failed: keep that one
+        result_.error = std::string("could not finish the run file: ") + e.what();
+        std::cerr << "tbptt: run " << s_.run_id << ": " << result_.error << "\n";
+      }
       result_.status = results::RunStatus::failed;
       result_.output_failed = true;
-      result_.error = std::string("could not finish the run file: ") + e.what();
-      std::cerr << "tbptt: run " << s_.run_id << ": " << result_.error << "\n";
     }
   }
 

@@ -18,11 +18,14 @@ RunQueue::~RunQueue() { MPI_Win_free(&window_); }
 
 int64_t RunQueue::next(const RankGroup& group, bool stop) {
   int64_t drawn = runs_;
-  if (group.leader() && !stop) {
-    const int64_t one = 1;
+  if (group.leader()) {
+    // stop closes the queue for every group: adding `runs_` puts the counter past the end for good
+    // (the same MPI_SUM as a draw: MPI does not promise atomicity between different operations).
+    const int64_t step = stop ? runs_ : 1;
     MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, window_);
-    MPI_Fetch_and_op(&one, &drawn, MPI_INT64_T, 0, 0, MPI_SUM, window_);
+    MPI_Fetch_and_op(&step, &drawn, MPI_INT64_T, 0, 0, MPI_SUM, window_);
     MPI_Win_unlock(0, window_);
+    if (stop) drawn = runs_;
   }
   MPI_Bcast(&drawn, 1, MPI_INT64_T, 0, group.comm());
   return drawn < runs_ ? drawn : -1;

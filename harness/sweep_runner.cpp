@@ -245,10 +245,17 @@ void run_phase(const Experiment& exp, const std::vector<PlannedRun>& plan, const
     if (group.leader()) reporter.send(kGroupDone, 0);
   }
   if (rank == 0) reporter.wait_for_groups(groups);
-  MPI_Barrier(MPI_COMM_WORLD);
+  // Every rank learns whether some rank saw a signal or a write failure: the next phase starts
+  // nothing, and rank 0 says why the sweep stopped.
+  int flags[2] = {g_interrupted.load(), g_output_failed.load()};
+  MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (flags[0]) g_interrupted = true;
+  if (flags[1]) g_output_failed = true;
 }
 
 }  // namespace
+
+bool results_unwritable() { return g_output_failed.load(); }
 
 int launcher_rank() {
   for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
@@ -315,8 +322,13 @@ int run_sweep(const RunCommand& cmd, const PreparedSweep& sweep) {
       if (g_interrupted) std::cout << "tbptt: interrupted: continue with the same command and --resume\n";
     } catch (const std::exception& e) {
       std::cerr << "tbptt: " << e.what() << "\n";
+      g_output_failed = true;
       status = 1;
     }
+    if (g_output_failed)
+      std::cerr << "tbptt: stopped: results could not be written under " << cmd.out_dir.string()
+                << " (the error is above); runs already finished are intact. Free space, then continue with the "
+                   "same command and --resume\n";
   }
   MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
   return status;

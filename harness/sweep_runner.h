@@ -42,6 +42,9 @@ PreparedSweep prepare_sweep(const RunCommand& command);
 // Runs a prepared sweep; MPI must be initialised. Returns the exit status.
 int run_sweep(const RunCommand& command, const PreparedSweep& sweep);
 
+// True once this process failed to write a results file (full disk, quota, file-size limit).
+bool results_unwritable();
+
 // This process's rank as its launcher set it (Open MPI, PMIx, PMI, SLURM), before MPI_Init; 0 if none.
 int launcher_rank();
 

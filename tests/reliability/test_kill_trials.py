@@ -10,7 +10,7 @@ alone: its ranks must die with it (PR_SET_PDEATHSIG). The moments:
   between_runs  just after a run was published as .h5, before the next one starts
   index         mid-write of the index (<name>.h5.tmp), in the rebuild a --resume starts with
 
-The exact moments come from an LD_PRELOAD hook (freeze_at.c) that freezes a rank at the chosen
+The exact moments come from an LD_PRELOAD hook (fault_at.c) that freezes a rank at the chosen
 write or rename; the test then kills mpirun. The order is random, from a printed seed
 (TBPTT_KILL_SEED=n repeats it), and contains each of training, flush, between_runs and index.
 
@@ -48,7 +48,7 @@ EXPERIMENT = f"""\
     """
 RUNS = 8
 TRIALS = 10
-FREEZE_LIBRARY = os.environ["TBPTT_FREEZE_LIBRARY"]
+FAULT_LIBRARY = os.environ["TBPTT_FAULT_LIBRARY"]
 
 
 def freeze_spec(moment, rng):
@@ -111,7 +111,7 @@ class KillTrials(TempDirTest):
         env = {}
         spec = freeze_spec(moment, rng)
         if spec:
-            env = {"LD_PRELOAD": FREEZE_LIBRARY, "TBPTT_FREEZE_AT": spec, "TBPTT_FREEZE_MARKER": marker,
+            env = {"LD_PRELOAD": FAULT_LIBRARY, "TBPTT_FREEZE_AT": spec, "TBPTT_FREEZE_MARKER": marker,
                    # an ASan build wants its runtime first; the hook has none and needs none
                    "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
         job = start(mpi_command(2, *args), env=env)
