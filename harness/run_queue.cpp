@@ -17,6 +17,11 @@ RunQueue::RunQueue(MPI_Comm world, int64_t runs) : runs_(runs) {
 RunQueue::~RunQueue() { MPI_Win_free(&window_); }
 
 int64_t RunQueue::next(const RankGroup& group, bool stop) {
+  // A signal or a write failure may have reached one rank of the group only (kill PID): the group
+  // stops if any of its ranks says so, else the others would go on drawing runs with it.
+  int any = stop ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, group.comm());
+  stop = any != 0;
   int64_t drawn = runs_;
   if (group.leader()) {
     // stop closes the queue for every group: adding `runs_` puts the counter past the end for good

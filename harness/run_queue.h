@@ -23,8 +23,8 @@ class RunQueue {
   RunQueue& operator=(const RunQueue&) = delete;
 
   // Collective over the group: the next run's position in the order, or -1 when none is left
-  // or the leader says `stop` (a signal arrived, results cannot be written): then no group of
-  // the phase starts anything new either.
+  // or a rank of the group says `stop` (a signal arrived, results cannot be written): then no
+  // group of the phase starts anything new either.
   int64_t next(const RankGroup& group, bool stop = false);
 
  private:
