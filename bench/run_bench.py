@@ -137,6 +137,11 @@ def main():
     print("% peak: of sgemm 2048^3 for f32 rows, of bf16 matmul 2048^3 for bf16 rows, at the same thread count:")
     for t, p in results["peaks"].items():
         print(f"  {t} thread(s): sgemm {p['sgemm']:.0f} GFLOP/s, bf16 matmul {p['bf16_matmul']:.0f} GFLOP/s")
+    one = results["peaks"].get(1, {}).get("sgemm", 0)
+    for t, p in results["peaks"].items():
+        if t > 1 and p["sgemm"] < 0.8 * t * one:
+            print(f"WARNING: sgemm at {t} threads reached {p['sgemm'] / one:.1f}x its 1-thread peak: other processes "
+                  f"held cores, and the {t}-thread rows are not meaningful. Re-run when the machine is idle.")
     print()
     print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'allreduce':>11}{'grad MB':>9}{'AR ms':>8}")
     for w, d in results["data_parallel"].items():
