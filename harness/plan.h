@@ -19,6 +19,7 @@ struct PlannedRun {
   int ranks_per_run = 1;
   int64_t updates = 0;        // planned weight updates
   double flops = 0;           // GEMM FLOPs of the whole run (all ranks)
+  double cost = 0;            // flops plus every update's fixed cost, in FLOP-equivalents (orders runs, drives the ETA)
   int64_t peak_bytes = 0;     // predicted peak resident memory of one rank
 };
 

@@ -17,7 +17,7 @@ std::string clock_text(double seconds) {
 
 SweepProgress::SweepProgress(const std::vector<PlannedRun>& plan, std::vector<size_t> todo, std::ostream& out, bool tty)
     : plan_(plan), out_(out), tty_(tty), total_(todo.size()), start_(std::chrono::steady_clock::now()), last_status_(start_) {
-  for (size_t p : todo) total_flops_ += plan[p].flops;
+  for (size_t p : todo) total_cost_ += plan[p].cost;
 }
 
 void SweepProgress::started(size_t) { ++running_; }
@@ -26,7 +26,7 @@ void SweepProgress::finished(size_t position, const RunResult& r) {
   const PlannedRun& run = plan_[position];
   --running_;
   ++done_;
-  done_flops_ += run.flops;
+  done_cost_ += run.cost;
   if (r.status != results::RunStatus::completed) ++failed_;
   if (status_shown_ && tty_) out_ << "\r\033[K";
   std::string outcome(results::to_string(r.status));
@@ -42,15 +42,15 @@ void SweepProgress::finished(size_t position, const RunResult& r) {
 void SweepProgress::tick(const RunTick& t) {
   current_fraction_ = t.total > 0 ? static_cast<double>(t.update) / static_cast<double>(t.total) : 0;
   for (const auto& run : plan_)
-    if (run.run_id == t.run_id) current_flops_ = run.flops;
+    if (run.run_id == t.run_id) current_cost_ = run.cost;
   status(false);
 }
 
 double SweepProgress::eta_seconds() const {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double done = done_flops_ + current_fraction_ * current_flops_;
+  const double done = done_cost_ + current_fraction_ * current_cost_;
   if (done <= 0) return NAN;
-  return elapsed * (total_flops_ - done) / done;
+  return elapsed * (total_cost_ - done) / done;
 }
 
 void SweepProgress::status(bool force) {
@@ -60,7 +60,7 @@ void SweepProgress::status(bool force) {
   if (!tty_ && force) return;  // plain logs: the finished-run line already said it
   last_status_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double fraction = total_flops_ > 0 ? std::min(1.0, (done_flops_ + current_fraction_ * current_flops_) / total_flops_) : 0;
+  const double fraction = total_cost_ > 0 ? std::min(1.0, (done_cost_ + current_fraction_ * current_cost_) / total_cost_) : 0;
   std::string line = fmt::format("{}/{} runs done, {} running, {} failed | {} elapsed, ETA {}", done_, total_,
                                  std::max(running_, 0), failed_, clock_text(elapsed), clock_text(eta_seconds()));
   if (tty_) {

@@ -36,7 +36,7 @@ class SweepProgress {
   bool tty_;
   size_t total_, done_ = 0;
   int running_ = 0, failed_ = 0;
-  double total_flops_ = 0, done_flops_ = 0, current_flops_ = 0, current_fraction_ = 0;
+  double total_cost_ = 0, done_cost_ = 0, current_cost_ = 0, current_fraction_ = 0;
   std::chrono::steady_clock::time_point start_, last_status_;
   bool status_shown_ = false;
 };

@@ -211,7 +211,7 @@ std::vector<size_t> phase_order(const std::vector<PlannedRun>& plan, const std::
   std::vector<size_t> order;
   for (int64_t p : todo)
     if (plan[static_cast<size_t>(p)].ranks_per_run == ranks) order.push_back(static_cast<size_t>(p));
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return plan[a].flops > plan[b].flops; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return plan[a].cost > plan[b].cost; });
   return order;
 }
 

@@ -1,6 +1,8 @@
-"""Acceptance (harness 5): `tbptt plan` accepts every experiment shipped in experiments/."""
+"""Acceptance (harness 5): `tbptt plan` accepts every experiment shipped in experiments/, and its
+cost column (which orders runs and drives the ETA) counts each update's fixed cost."""
 import glob
 import os
+import re
 import unittest
 
 from tbptt_cli import SOURCE_DIR, TBPTT, TempDirTest, run
@@ -23,6 +25,27 @@ class ShippedExperiments(TempDirTest):
                     result = run([TBPTT, "plan", path, "--set", "data.path=" + stand_in], cwd=SOURCE_DIR)
                 self.assertSucceeded(result)
                 self.assertRegex(result.stdout, r"\d+ runs?\n")
+
+
+class PlannedCost(TempDirTest):
+    def test_short_windows_cost_more_than_their_flops(self):
+        # Same tokens, same GEMM FLOPs per token: k1 = 1 makes 64 times the updates of k1 = 64, and
+        # each update has a fixed cost, so it must be planned as the dearer run (cost 1.000).
+        path = self.write_experiment("cost", """\
+            name: cost
+            data: {source: delayed_recall, alphabet: 4, lag: 2, length: 20000}
+            model: {cell: lstm, hidden: 16, embedding: 4}
+            tbptt: {seq_len: 64}
+            train: {batch: 4, tokens: 8192}
+            sweep: {grid: {tbptt.k1: [1, 64]}}
+            """)
+        result = run([TBPTT, "plan", path])
+        self.assertSucceeded(result)
+        costs = {int(m.group(2)): float(m.group(1))
+                 for m in re.finditer(r"\s(\d\.\d{3})\s+k1=(\d+)", result.stdout)}
+        self.assertEqual(set(costs), {1, 64}, result.stdout)
+        self.assertEqual(costs[1], 1.0)
+        self.assertLess(costs[64], 0.9)
 
 
 if __name__ == "__main__":
