@@ -1,9 +1,11 @@
 #pragma once
-// A fresh folder per test under the system temp folder, removed with everything in it at the end.
+// A fresh folder per test under the system temp folder, removed with everything in it at the end,
+// and the names of what a folder holds (empty when it does not exist).
 
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 namespace tbptt::results::testing {
@@ -27,5 +29,13 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+inline std::set<std::string> files_in(const std::filesystem::path& folder) {
+  std::set<std::string> names;
+  std::error_code missing;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, missing))
+    names.insert(entry.path().filename().string());
+  return names;
+}
 
 }  // namespace tbptt::results::testing

@@ -31,6 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::kCrashRun;
 using testing::TempDir;
+using testing::files_in;
 
 // Starts `results_tool <mode> <out_dir>`, waits until it prints "ready", optionally lets it run
 // on for `extra`, then SIGKILLs it. Returns false if it never got ready.
@@ -91,14 +92,6 @@ void expect_h5dump_opens(const fs::path& file) {
 void expect_h5py_reads_everything(const fs::path& file) {
   const std::string command = std::string(PYTHON) + " " + CHECK_RUN_FILE + " '" + file.string() + "'";
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
-}
-
-std::set<std::string> files_in(const fs::path& folder) {
-  std::set<std::string> names;
-  std::error_code missing;
-  for (const auto& entry : fs::directory_iterator(folder, missing))
-    names.insert(entry.path().filename().string());
-  return names;
 }
 
 std::string checkpoint_name(int64_t update) { return checkpoint_file("r.h5", update).filename().string(); }

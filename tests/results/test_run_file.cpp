@@ -25,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::TempDir;
+using testing::files_in;
 
 // Equal, or both NaN: rows carry NaN for metrics that do not apply.
 bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
@@ -66,14 +67,6 @@ void expect_same(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
     EXPECT_EQ(a[i].shape, b[i].shape);
     EXPECT_EQ(a[i].values, b[i].values);
   }
-}
-
-std::set<std::string> files_in(const fs::path& folder) {
-  std::set<std::string> names;
-  std::error_code missing;
-  for (const auto& entry : fs::directory_iterator(folder, missing))
-    names.insert(entry.path().filename().string());
-  return names;
 }
 
 ino_t inode(const fs::path& file) {
