@@ -208,7 +208,9 @@ class TrainingRun {
       }
       if (s_.eval_every > 0 && progress_.updates % s_.eval_every == 0) evaluate_all();
       if (s_.checkpoint_every > 0 && progress_.updates % s_.checkpoint_every == 0) save_checkpoint(trainer_->state());
-      if (env_.tick) env_.tick({s_.run_id, progress_.updates, total_updates_, st.loss});
+      if (env_.tick)
+        env_.tick({s_.run_id, progress_.updates, total_updates_,
+                   s_.max_time > 0 ? seconds_since(start_) / s_.max_time : 0.0, st.loss});
       if (group_.leader() && fault_kill_after_ == progress_.updates) {
         if (writer_) writer_->flush();
         std::raise(SIGKILL);  // a crash, for the kill/resume tests (TBPTT_FAULT_KILL_AFTER_UPDATE)

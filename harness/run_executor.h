@@ -23,6 +23,7 @@ namespace tbptt::harness {
 struct RunTick {
   const std::string& run_id;
   int64_t update = 0, total = 0;  // updates done, updates planned
+  double time_fraction = 0;       // of train.max_time spent (0 without a limit): such a run ends by the clock
   double loss = 0;
 };
 

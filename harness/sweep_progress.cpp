@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace tbptt::harness {
@@ -41,6 +42,7 @@ void SweepProgress::finished(size_t position, const RunResult& r) {
 
 void SweepProgress::tick(const RunTick& t) {
   current_fraction_ = t.total > 0 ? static_cast<double>(t.update) / static_cast<double>(t.total) : 0;
+  current_fraction_ = std::min(1.0, std::max(current_fraction_, t.time_fraction));  // whichever limit comes first
   for (const auto& run : plan_)
     if (run.run_id == t.run_id) current_cost_ = run.cost;
   status(false);
