@@ -16,7 +16,7 @@ import subprocess
 import time
 import unittest
 
-from tbptt_cli import SOURCE_DIR, TBPTT, TempDirTest, mpi_command, run
+from tbptt_cli import SOURCE_DIR, TBPTT, TempDirTest, malformed_cases, mpi_command, run
 
 AT_PLAN = os.path.join(SOURCE_DIR, "tests", "bad_input", "at_plan")
 GOOD = """\
@@ -26,14 +26,6 @@ GOOD = """\
     train: {batch: 4, steps: 3}
     """
 MAX_MESSAGE = 400  # bytes of stderr: one line naming the place, never an echo of the input
-
-
-def at_plan_cases():
-    with open(os.path.join(AT_PLAN, "cases.tsv"), encoding="utf-8") as f:
-        for line in f:
-            if line.strip() and not line.startswith("#"):
-                name, row, col, fragment = line.rstrip("\n").split("\t")
-                yield name, int(row), int(col), fragment
 
 
 class Refusals(TempDirTest):
@@ -53,7 +45,7 @@ class Refusals(TempDirTest):
         return result
 
     def test_at_plan_corpus(self):
-        cases = list(at_plan_cases())
+        cases = list(malformed_cases(AT_PLAN))
         self.assertGreaterEqual(len(cases), 10)
         yaml_files = sorted(f for f in os.listdir(AT_PLAN) if f.endswith(".yaml"))
         self.assertEqual(sorted({c[0] for c in cases}), yaml_files, "one row per file of at_plan/")

@@ -42,6 +42,15 @@ def kill_job(process):
     process.wait()
 
 
+def malformed_cases(folder):
+    """(file, line, column, message fragment) rows of a malformed-input corpus's cases.tsv."""
+    with open(os.path.join(folder, "cases.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                name, row, col, fragment = line.rstrip("\n").split("\t")
+                yield name, int(row), int(col), fragment
+
+
 class TempDirTest(unittest.TestCase):
     """A test with its own folder, removed afterwards."""
 

@@ -5,7 +5,7 @@ allowed, and nothing written to the output location."""
 import os
 import unittest
 
-from tbptt_cli import SOURCE_DIR, TBPTT, TempDirTest, run
+from tbptt_cli import SOURCE_DIR, TBPTT, TempDirTest, malformed_cases, run
 
 BAD = os.path.join(SOURCE_DIR, "tests", "bad_input")
 GOOD = """\
@@ -16,20 +16,12 @@ GOOD = """\
     """
 
 
-def cases():
-    with open(os.path.join(BAD, "cases.tsv"), encoding="utf-8") as f:
-        for line in f:
-            if line.strip() and not line.startswith("#"):
-                name, row, col, fragment = line.rstrip("\n").split("\t")
-                yield name, int(row), int(col), fragment
-
-
 class BadExperiments(TempDirTest):
     def test_corpus_is_large(self):
-        self.assertGreaterEqual(len(list(cases())), 60)
+        self.assertGreaterEqual(len(list(malformed_cases(BAD))), 60)
 
     def test_every_malformed_file_exits_2_and_writes_nothing(self):
-        for name, row, col, fragment in cases():
+        for name, row, col, fragment in malformed_cases(BAD):
             path = os.path.join(BAD, name)
             for command in ("run", "plan"):
                 with self.subTest(file=name, command=command):
