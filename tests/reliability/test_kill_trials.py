@@ -32,7 +32,9 @@ import h5py
 
 from tbptt_cli import TempDirTest, attrs, mpi_command, start
 
-STEPS, EVERY_EVAL = 3000, 1000
+# A run trains for about 2 s on a 2-core machine (0.15 ms a step): long enough that no trial's moment
+# (at most a timer of 1 s, eight flushes, four checkpoints or one run's end) can finish the sweep.
+STEPS, EVERY_EVAL = 12000, 4000
 EXPERIMENT = f"""\
     name: trials
     data: {{source: delayed_recall, lag: 3, length: 400000, valid_length: 500}}
@@ -121,12 +123,13 @@ class KillTrials(TempDirTest):
             if spec and os.path.exists(marker) and os.path.getsize(marker) > 0:
                 break
             if not spec and any(os.path.getmtime(p) >= started for p in glob.glob(self.runs_dir + "/*.h5.part")):
-                time.sleep(rng.uniform(0.0, 1.5))  # somewhere in the middle of training
+                time.sleep(rng.uniform(0.0, 1.0))  # somewhere in the middle of training
                 break
             time.sleep(0.01)
         ranks = children(job.pid)
         finished = job.poll() is not None
-        os.kill(job.pid, signal.SIGKILL)
+        if not finished:  # not reaped yet, so the pid is still mpirun's (at worst a zombie)
+            os.kill(job.pid, signal.SIGKILL)
         stdout, stderr = job.communicate()
         self.assertFalse(finished, f"trial {trial} ({moment}, {spec}): the job ended before its moment\n{stdout}{stderr}")
         self.assertTrue(ranks, "mpirun had no ranks")
