@@ -34,6 +34,9 @@ extern "C" void on_signal(int) { g_interrupted.store(true); }
 void install_signal_handlers() {
   struct sigaction action = {};
   action.sa_handler = on_signal;
+  // SA_RESTART: the flag is polled between updates, so nothing needs a system call cut short, and
+  // libraries mid-write (HDF5, Open MPI, iostreams) must not see EINTR on a path they rarely test.
+  action.sa_flags = SA_RESTART;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);

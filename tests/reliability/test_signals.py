@@ -20,7 +20,9 @@ import h5py
 
 from tbptt_cli import TempDirTest, attrs, mpi_command, run, run_files, start
 
-RUNS, STEPS = 4, 10000
+# A run trains for about 4 s (0.15 ms a step): mpirun forwards SIGTERM 1 s after its own signal, and
+# a run that ends inside that second would be completed, not interrupted.
+RUNS, STEPS = 4, 25000
 EXPERIMENT = f"""\
     name: sig
     data: {{source: delayed_recall, lag: 3, length: 400000, valid_length: 500}}
