@@ -35,7 +35,7 @@ run: build
 	@echo
 	@echo "Results: results/quickstart.h5 (index) and results/quickstart/runs/*.h5 (one file per run)."
 	@echo "Look at them with:  $(BUILD)/tbptt report results/quickstart.h5"
-	@echo "                    python3 results/plot.py results/quickstart.h5 --out results/quickstart-plots"
+	@echo "                    results/plot.py results/quickstart.h5 --out results/quickstart-plots"
 
 # The whole suite on the Release build; then the unit and MPI tests again under AddressSanitizer +
 # UBSan (the Python suites that drive the CLI take 8 more minutes instrumented: make test-sanitize);

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Figures of a tbptt sweep, ready for a paper.
 
-usage: plot.py RESULTS.h5 [--out DIR]
+usage: plot.py RESULTS.h5 [--out DIR] [--x tokens|update|wall_time] [--rows K --cols K --metric M --facet K]
 
 RESULTS.h5 is a sweep index (<out_dir>/<experiment>.h5) or a single run file. Writes PNGs to DIR
 (default: <RESULTS>-plots next to the file):
 
   loss_curves.png          train and valid loss against tokens, one line per run, coloured by
-                           truncation (tbptt.k1, and tbptt.k2 when it differs)
+                           truncation (tbptt.k1, and tbptt.k2 when it differs); --x update or
+                           --x wall_time (minutes) changes the axis, e.g. for a fixed time budget
   final_valid_heatmap.png  mean final valid loss over (truncation, train.batch), when both vary;
                            --rows / --cols / --metric / --facet choose any two swept keys, any
                            final valid metric (loss, accuracy, bits_per_token, perplexity, mse)
@@ -38,6 +39,8 @@ from matplotlib.ticker import EngFormatter, NullLocator  # noqa: E402
 
 DPI = 200
 TRUNCATION_KEYS = ("tbptt.k1", "tbptt.k2")
+# Loss-curve axes: train/ column -> (label, factor applied to it).
+X_AXES = {"tokens": ("tokens (all ranks)", 1.0), "update": ("update", 1.0), "wall_time": ("wall time (minutes)", 1 / 60)}
 
 
 def text(value):
@@ -161,10 +164,14 @@ def save(fig, out_dir, name):
     print(f"wrote {path}")
 
 
-def plot_loss_curves(runs, out_dir):
+def plot_loss_curves(runs, out_dir, x_key="tokens"):
     runs = [r for r in runs if r["train"] and len(r["train"].get("loss", []))]
     if not runs:
         return "no run has train rows"
+    runs = [r for r in runs if x_key in r["train"]]
+    if not runs:
+        return f"no run has train/{x_key}"
+    x_label, x_factor = X_AXES[x_key]
     labels = sorted({truncation_label(r) for r in runs},
                     key=lambda label: min(truncation_sort_key(r) for r in runs
                                           if truncation_label(r) == label))
@@ -175,18 +182,18 @@ def plot_loss_curves(runs, out_dir):
         style = dict(color=colours[truncation_label(run)], lw=1.2,
                      alpha=0.9 if run["status"] == "completed" else 0.35)
         train = run["train"]
-        x = train["tokens"] if "tokens" in train else train["update"]
+        x = train[x_key] * x_factor
         y = smooth(train["loss"], 50)
         left.plot(x[len(x) - len(y):], y, **style)
         valid = valid_rows(run)
         if valid and len(valid["loss"]):
-            # Valid rows carry the update; place them at that update's token count.
-            tokens = np.interp(valid["update"], train["update"], x) if len(train["update"]) else valid["update"]
-            right.plot(tokens, valid["loss"], marker="o", ms=2.5, **style)
+            # Valid rows carry the update; place them at that update's x (token count, time).
+            at = np.interp(valid["update"], train["update"], x)
+            right.plot(at, valid["loss"], marker="o", ms=2.5, **style)
     left.set_title("train loss (moving average)")
     right.set_title("valid loss")
     for ax in (left, right):
-        ax.set_xlabel("tokens (all ranks)")
+        ax.set_xlabel(x_label)
         ax.xaxis.set_major_formatter(EngFormatter())
         ax.grid(alpha=0.3)
     left.set_ylabel("loss")
@@ -358,6 +365,8 @@ def main(argv=None):
     parser.add_argument("--cols", help="heatmap columns: a swept key (default the truncation, tbptt.k1 or k2)")
     parser.add_argument("--metric", default="loss", choices=["loss", "accuracy", "bits_per_token", "perplexity", "mse"],
                         help="final valid metric of the heatmap (default loss)")
+    parser.add_argument("--x", default="tokens", choices=list(X_AXES),
+                        help="x axis of the loss curves (default tokens; wall_time in minutes)")
     parser.add_argument("--facet", help="one panel per value of this key (heatmap and fidelity), e.g. model.cell")
     args = parser.parse_args(argv)
     if not os.path.exists(args.results):
@@ -372,6 +381,8 @@ def main(argv=None):
             reason = figure(runs, out_dir, **heatmap)
         elif figure is plot_fidelity:
             reason = figure(runs, out_dir, facet=args.facet)
+        elif figure is plot_loss_curves:
+            reason = figure(runs, out_dir, x_key=args.x)
         else:
             reason = figure(runs, out_dir)
         if reason:

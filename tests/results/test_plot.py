@@ -58,6 +58,21 @@ class Plot(unittest.TestCase):
         self.assertEqual(bad.returncode, 2)
         self.assertIn("invalid choice", bad.stderr)
 
+    def test_loss_curves_against_tokens_updates_or_wall_time(self):
+        subprocess.run([TOOL, "sweep", self.out], check=True)
+        images = {}
+        for axis in ("tokens", "update", "wall_time"):
+            figures = os.path.join(self.tmp.name, axis)
+            result = plot(os.path.join(self.out, "synthetic.h5"), "--out", figures, "--x", axis)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assert_pngs(figures, ["loss_curves.png"])
+            with open(os.path.join(figures, "loss_curves.png"), "rb") as f:
+                images[axis] = f.read()
+        self.assertEqual(len(set(images.values())), 3, "--x did not change the loss curves' axis")
+        bad = plot(os.path.join(self.out, "synthetic.h5"), "--x", "epoch")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("invalid choice", bad.stderr)
+
     def test_default_folder_is_next_to_the_index(self):
         subprocess.run([TOOL, "sweep", self.out], check=True)
         result = plot(os.path.join(self.out, "synthetic.h5"))
