@@ -48,6 +48,7 @@ int run_command(const harness::RunCommand& command) {
   // A file-size limit (ulimit -f, RLIMIT_FSIZE) would kill the rank with SIGXFSZ mid-write; ignored,
   // the write fails with EFBIG instead and ends the sweep cleanly like a full disk (WriteError).
   std::signal(SIGXFSZ, SIG_IGN);
+  harness::catch_stop_signals();  // before prepare_sweep: planning runs oneDNN, starting OpenMP's threads
   // Bad input is found before MPI starts: exit 2, nothing written, one message (from rank 0).
   std::optional<harness::PreparedSweep> sweep;
   try {

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "harness/config/experiment.h"
 #include "harness/plan.h"
@@ -29,18 +30,40 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 std::atomic<bool> g_output_failed{false};  // a run could not write its results: start nothing new
-extern "C" void on_signal(int) { g_interrupted.store(true); }
+extern "C" void on_stop_signal(int) { g_interrupted.store(true); }
 
-void install_signal_handlers() {
+}  // namespace
+
+// SIGINT and SIGTERM never interrupt a thread here: oneDNN 2.6's JIT f32 GEMM kernels point rsp
+// into the heap while they run (oneDNN issue #4845, fixed in 3.11.2), so the kernel would push a
+// signal frame -- registers full of floats -- over whatever the heap holds there. We saw exactly
+// that: an interrupted run aborted later in H5Fclose with "corrupted size vs. prev_size" and four
+// floats over a malloc header (AVX-512 GEMMs only, about one interrupt in fifteen under load).
+// So both signals are blocked in this thread before any other exists (MPI's and OpenMP's threads
+// inherit the mask), and one thread that computes nothing takes them synchronously with sigwait:
+// no signal frame on a computing thread, no system call cut short (HDF5, Open MPI and iostreams
+// never see EINTR).
+void catch_stop_signals() {
+  // A handler as well, for a thread some library might unblock them in: such a thread runs no
+  // GEMM, and without a handler the signal would kill the process there.
   struct sigaction action = {};
-  action.sa_handler = on_signal;
-  // SA_RESTART: the flag is polled between updates, so nothing needs a system call cut short, and
-  // libraries mid-write (HDF5, Open MPI, iostreams) must not see EINTR on a path they rarely test.
+  action.sa_handler = on_stop_signal;
   action.sa_flags = SA_RESTART;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::thread([stop] {
+    for (int signal = 0;;)
+      if (sigwait(&stop, &signal) == 0) g_interrupted.store(true);
+  }).detach();
 }
+
+namespace {
 
 // --- small MPI helpers ---------------------------------------------------------------------
 
@@ -276,7 +299,6 @@ int run_sweep(const RunCommand& cmd, const PreparedSweep& sweep) {
   int rank = 0, world = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world);
-  install_signal_handlers();
   const Experiment* exp = &sweep.experiment;
   const std::vector<PlannedRun>& plan = sweep.plan;
 

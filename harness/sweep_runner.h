@@ -36,6 +36,11 @@ struct PreparedSweep {
   std::vector<PlannedRun> plan;
 };
 
+// From here on SIGINT and SIGTERM only raise the flag that ends the sweep gracefully (every run
+// checkpoints and records `interrupted`). Call first, before MPI_Init and before any OpenMP
+// region: the threads those create must inherit the blocked signals.
+void catch_stop_signals();
+
 // Parses and plans without MPI. Throws ExperimentError / ConfigError on bad input.
 PreparedSweep prepare_sweep(const RunCommand& command);
 

@@ -8,6 +8,10 @@ those ~2 s to wind down (export OMPI_MCA_odls_base_sigkill_timeout=10 for ~20 s)
 SLURM's time limit under sbatch, signal the ranks directly. Both are tested, and a signal that
 reaches one rank of a two-rank run only, which must stop the whole group rather than let the
 others start new runs.
+
+No thread of a rank may take the signals asynchronously: oneDNN 2.6's JIT GEMM kernels point rsp
+into the heap, so a signal frame pushed mid-GEMM corrupts it (about one interrupt in fifteen under
+load aborted in H5Fclose before tbptt took them with sigwait). Every thread blocks them; tested.
 """
 import glob
 import os
@@ -78,7 +82,7 @@ class Signals(TempDirTest):
             self.fail("the job did not exit after the signal: " + "".join(job.communicate()))
         everything = stdout + stderr
         self.assertNotEqual(job.returncode, 0, everything)
-        self.assertIn("tbptt: interrupted: continue with the same command and --resume", stdout)
+        self.assertIn("tbptt: interrupted: continue with the same command and --resume", stdout, everything)
         self.assertNotIn("exited on signal", everything, "a rank was killed instead of finishing")
 
         names = os.listdir(runs_dir)
@@ -127,6 +131,35 @@ class Signals(TempDirTest):
             for pid in ranks.values():
                 os.kill(pid, signal.SIGTERM)
         self.resume(*self.interrupt(1, send))
+
+    def test_every_thread_of_a_rank_blocks_the_stop_signals(self):
+        exp = self.write_experiment("sig", EXPERIMENT.replace("RANKS", "1"))
+        runs_dir = os.path.join(self.path("out"), "sig", "runs")
+        job = start(mpi_command(2, "run", exp, "--out", self.path("out")))
+        deadline = time.monotonic() + 120
+        while not glob.glob(runs_dir + "/*.ckpt/*.h5") and time.monotonic() < deadline:  # training, MPI up
+            self.assertIsNone(job.poll(), "the sweep ended before its threads could be inspected")
+            time.sleep(0.05)
+        ranks = world_ranks(job.pid)
+        self.assertEqual(sorted(ranks), [0, 1])
+        stop = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+        takers = {}  # rank -> its threads that do not block the stop signals: (tid, system call)
+        for rank, pid in ranks.items():
+            threads = os.listdir(f"/proc/{pid}/task")
+            self.assertGreater(len(threads), 2, "expected MPI's threads and the signal thread beside main")
+            for tid in threads:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    blocked = int(next(line for line in f if line.startswith("SigBlk:")).split()[1], 16)
+                if blocked & stop != stop:
+                    with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                        takers.setdefault(rank, []).append((tid, f.read().split()[0]))
+        os.kill(job.pid, signal.SIGTERM)
+        job.communicate(timeout=60)
+        # One thread per rank takes them: the one waiting in sigwait, which unblocks them only while
+        # it waits in rt_sigtimedwait (system call 128 on x86-64). No other may take them mid-GEMM.
+        self.assertEqual(sorted(takers), [0, 1], takers)
+        for rank, threads in takers.items():
+            self.assertEqual([call for _, call in threads], ["128"], f"rank {rank}: {threads}")
 
     def test_sigterm_to_one_rank_of_a_two_rank_run(self):
         self.interrupt(2, lambda mpirun, ranks: os.kill(ranks[1], signal.SIGTERM))
