@@ -349,12 +349,15 @@ def plot_fidelity(runs, out_dir, facet=None):
     return None
 
 
-FIGURES = [
-    ("loss curves", plot_loss_curves),
-    ("final valid loss heatmap", plot_heatmap),
-    ("throughput and memory", plot_throughput_memory),
-    ("gradient fidelity", plot_fidelity),
-]
+def figures(args):
+    """Every figure: its name, its function and the options the command line gives it."""
+    return [
+        ("loss curves", plot_loss_curves, dict(x_key=args.x)),
+        ("final valid loss heatmap", plot_heatmap,
+         dict(rows_key=args.rows, cols_key=args.cols, metric=args.metric, facet=args.facet)),
+        ("throughput and memory", plot_throughput_memory, {}),
+        ("gradient fidelity", plot_fidelity, dict(facet=args.facet)),
+    ]
 
 
 def main(argv=None):
@@ -375,16 +378,8 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     runs = load(args.results)
     print(f"{len(runs)} runs read from {args.results}")
-    heatmap = dict(rows_key=args.rows, cols_key=args.cols, metric=args.metric, facet=args.facet)
-    for name, figure in FIGURES:
-        if figure is plot_heatmap:
-            reason = figure(runs, out_dir, **heatmap)
-        elif figure is plot_fidelity:
-            reason = figure(runs, out_dir, facet=args.facet)
-        elif figure is plot_loss_curves:
-            reason = figure(runs, out_dir, x_key=args.x)
-        else:
-            reason = figure(runs, out_dir)
+    for name, figure, options in figures(args):
+        reason = figure(runs, out_dir, **options)
         if reason:
             print(f"skipped {name}: {reason}")
     return 0
