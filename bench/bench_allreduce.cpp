@@ -17,6 +17,7 @@
 
 #include "bench/workloads.h"
 #include "harness/rank_group.h"
+#include "harness/shared_step.h"
 
 namespace tbptt::bench {
 namespace {
@@ -56,8 +57,8 @@ void BM_DataParallel(benchmark::State& state, const Workload& w) {
   MPI_Comm comm;
   MPI_Comm_dup(MPI_COMM_WORLD, &comm);
   harness::RankGroup group(comm);
-  engine::Model model(w.model, 1);
-  engine::TruncatedTrainer trainer(model, w.trainer, rows, &group);
+  harness::Replica replica = harness::make_replica(group, w.model, 1, w.trainer, rows);  // as `tbptt run` does
+  engine::TruncatedTrainer& trainer = *replica.trainer;
   SyntheticWindows data(w, rank * rows, rows);
   trainer.update(data.next());
   double allreduce = 0, total = 0;

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <span>
+#include <stdexcept>
 
 namespace tbptt::engine {
 
@@ -38,6 +40,20 @@ class Buffer {
   std::unique_ptr<T, Free> data_;
   size_t size_ = 0;
 };
+
+// A flat buffer of n elements: in `storage` when the caller provides one (the harness places the
+// parameters, gradients and optimizer state of a data-parallel run in memory shared by the ranks
+// of a node), else in `owned`, zero-filled.
+template <class T>
+std::span<T> place(std::span<T> storage, Buffer<T>& owned, size_t n) {
+  if (!storage.empty()) {
+    if (storage.size() != n) throw std::invalid_argument("provided storage has the wrong size");
+    return storage;
+  }
+  owned.grow(n);
+  owned.zero();
+  return {owned.data(), n};
+}
 
 // One scratchpad shared by every oneDNN primitive of a model: they never run at the same time.
 class Scratchpad {

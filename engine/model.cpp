@@ -35,11 +35,11 @@ void RecurrentState::resize(int batch) {
   if (lstm) c.resize(n);
 }
 
-Model::Model(const ModelConfig& config, uint64_t seed)
+Model::Model(const ModelConfig& config, uint64_t seed, std::span<float> storage)
     : config_(config), layout_(config),
       embedding_at_(config.token_input() ? layout_.slot("embedding.weight").offset : 0),
       head_w_at_(layout_.slot("head.weight").offset), head_b_at_(layout_.slot("head.bias").offset),
-      params_(layout_.size()), bf16_(config.precision == Precision::bf16),
+      params_(place(storage, owned_params_, layout_.size())), bf16_(config.precision == Precision::bf16),
       act_size_(bf16_ ? sizeof(bfloat16) : sizeof(float)), dnnl_engine_(dnnl::engine::kind::cpu, 0),
       stream_(dnnl_engine_), head_(dnnl_engine_, config.precision, config.hidden, config.outputs) {
   layout_.initialize(params(), seed);

@@ -91,12 +91,13 @@ class Model {
  public:
   static constexpr int kMaxLayers = 64;
 
-  Model(const ModelConfig& config, uint64_t seed);
+  // The parameters live in `storage` if given (layout().size() floats), else in the model.
+  Model(const ModelConfig& config, uint64_t seed, std::span<float> storage = {});
 
   const ModelConfig& config() const { return config_; }
   const ParamLayout& layout() const { return layout_; }
-  std::span<float> params() { return {params_.data(), layout_.size()}; }
-  std::span<const float> params() const { return {params_.data(), layout_.size()}; }
+  std::span<float> params() { return params_; }
+  std::span<const float> params() const { return params_; }
 
   RecurrentState make_state(int B) const;
 
@@ -133,7 +134,8 @@ class Model {
   ParamLayout layout_;
   // Offsets of the non-recurrent tensors, looked up once (a name lookup builds a std::string).
   size_t embedding_at_, head_w_at_, head_b_at_;
-  Buffer<float> params_;
+  Buffer<float> owned_params_;
+  std::span<float> params_;
   bool bf16_;
   size_t act_size_;  // bytes of one activation: 4 (f32) or 2 (bf16)
 

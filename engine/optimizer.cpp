@@ -1,5 +1,6 @@
 #include "engine/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -24,20 +25,19 @@ const char* name(OptimizerKind kind) {
   return "?";
 }
 
-Optimizer::Optimizer(const OptimizerConfig& config, size_t n) : config_(config), n_(n) {
+size_t Optimizer::state_size(const OptimizerConfig& config, size_t n) {
+  if (config.kind != OptimizerKind::sgd) return 2 * n;
+  return config.momentum > 0 ? n : 0;
+}
+
+Optimizer::Optimizer(const OptimizerConfig& config, size_t n, std::span<float> storage) : config_(config), n_(n) {
   if (!(config.lr > 0 && std::isfinite(config.lr)))
     throw ConfigError("train.optimizer.lr", std::to_string(config.lr), "must be a finite number > 0");
   if (config.nesterov && (config.kind != OptimizerKind::sgd || config.momentum <= 0))
     throw ConfigError("train.optimizer.nesterov", "true", "needs train.optimizer.name = sgd and momentum > 0");
-  const bool moments = config.kind != OptimizerKind::sgd;
-  if (moments || config.momentum > 0) {
-    m_.grow(n);
-    m_.zero();
-  }
-  if (moments) {
-    v_.grow(n);
-    v_.zero();
-  }
+  const std::span<float> state = place(storage, owned_, state_size(config, n));
+  if (!state.empty()) m_ = state.first(n);
+  if (state.size() == 2 * n) v_ = state.subspan(n);
 }
 
 std::vector<std::pair<std::string, std::span<float>>> Optimizer::state() {
@@ -99,11 +99,20 @@ void adam_step(float* p, const float* g, float* m, float* v, int64_t n, AdamScal
 }  // namespace
 
 void Optimizer::step(std::span<float> params, std::span<const float> grads, double grad_scale, double lr) {
+  step(params, grads, grad_scale, lr, {0, n_});
+}
+
+void Optimizer::step(std::span<float> params, std::span<const float> grads, double grad_scale, double lr, Shard shard) {
+  TBPTT_CHECK(params.size() == n_ && grads.size() == n_ && shard.begin <= shard.end && shard.end <= n_,
+              "optimizer step over buffers or a shard of the wrong size");
   ++steps_;
-  const auto n = static_cast<int64_t>(n_);
+  const auto n = static_cast<int64_t>(shard.size());
+  const size_t at = shard.begin;
+  float* m = m_.empty() ? nullptr : m_.data() + at;
+  float* v = v_.empty() ? nullptr : v_.data() + at;
   const float scale = static_cast<float>(grad_scale), wd = static_cast<float>(config_.weight_decay);
   if (config_.kind == OptimizerKind::sgd) {
-    sgd_step(params.data(), grads.data(), m_.data(), n,
+    sgd_step(params.data() + at, grads.data() + at, m, n,
              {scale, wd, static_cast<float>(config_.momentum), static_cast<float>(lr), config_.nesterov});
     return;
   }
@@ -121,12 +130,12 @@ void Optimizer::step(std::span<float> params, std::span<const float> grads, doub
                       static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(config_.beta2, t))),
                       static_cast<float>(1.0 - lr * config_.weight_decay),
                       config_.kind == OptimizerKind::adamw};
-  adam_step(params.data(), grads.data(), m_.data(), v_.data(), n, s);
+  adam_step(params.data() + at, grads.data() + at, m, v, n, s);
 }
 
 // Each thread sums its slice in double (vectorised), the slices are added in thread order.
 TBPTT_VECTOR_CLONES
-double global_norm(std::span<const float> grads, double scale) {
+double sum_of_squares(std::span<const float> grads) {
   const float* g = grads.data();
   const auto n = static_cast<int64_t>(grads.size());
   ThreadPartials<1> partial{};
@@ -139,7 +148,32 @@ double global_norm(std::span<const float> grads, double scale) {
     for (int64_t i = i0; i < i1; ++i) acc += static_cast<double>(g[i]) * g[i];
     partial[static_cast<size_t>(omp_get_thread_num())][0] = acc;
   }
-  return std::sqrt(sum_in_thread_order<1>(partial)[0]) * scale;
+  return sum_in_thread_order<1>(partial)[0];
+}
+
+double global_norm(std::span<const float> grads, double scale) { return std::sqrt(sum_of_squares(grads)) * scale; }
+
+// Block by block through an L1-resident accumulator, so that dst may be any of the replicas and
+// the terms are still added in replica order.
+TBPTT_VECTOR_CLONES
+void sum_replicas(float* dst, std::span<const float* const> replicas, Shard shard) {
+  constexpr int64_t kBlock = 2048;
+  const auto begin = static_cast<int64_t>(shard.begin), end = static_cast<int64_t>(shard.end);
+#pragma omp parallel for schedule(static) if (end - begin >= kParallelMin)
+  for (int64_t b = begin; b < end; b += kBlock) {
+    const int64_t n = std::min(kBlock, end - b);
+    alignas(64) float acc[kBlock];
+    const float* first = replicas[0] + b;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) acc[j] = first[j];
+    for (size_t r = 1; r < replicas.size(); ++r) {
+      const float* next = replicas[r] + b;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) acc[j] += next[j];
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) dst[b + j] = acc[j];
+  }
 }
 
 }  // namespace tbptt::engine

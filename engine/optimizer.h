@@ -14,6 +14,13 @@ namespace tbptt::engine {
 
 enum class OptimizerKind { sgd, adam, adamw };
 
+// A contiguous part [begin, end) of the flat buffers: what one rank of a data-parallel run steps
+// when the ranks share the parameters (see harness/shared_step.h). The whole buffer otherwise.
+struct Shard {
+  size_t begin = 0, end = 0;
+  size_t size() const { return end - begin; }
+};
+
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::adam;
   double lr = 1e-3;
@@ -28,11 +35,15 @@ const char* name(OptimizerKind kind);
 
 class Optimizer {
  public:
-  Optimizer(const OptimizerConfig& config, size_t n);
+  // The state (state_size floats) lives in `storage` if given, else in the optimizer.
+  Optimizer(const OptimizerConfig& config, size_t n, std::span<float> storage = {});
+  static size_t state_size(const OptimizerConfig& config, size_t n);
 
-  // params <- update(params, grads * grad_scale) at learning rate lr. grad_scale folds the
-  // 1/targets averaging and the clipping factor into the same pass.
+  // params <- update(params, grads * grad_scale) at learning rate lr, on the elements of `shard`
+  // (default: all). grad_scale folds the 1/targets averaging and the clipping factor into the
+  // same pass. Every step counts, whatever its shard: each rank steps its own shard once.
   void step(std::span<float> params, std::span<const float> grads, double grad_scale, double lr);
+  void step(std::span<float> params, std::span<const float> grads, double grad_scale, double lr, Shard shard);
 
   const OptimizerConfig& config() const { return config_; }
   int64_t steps() const { return steps_; }
@@ -43,11 +54,18 @@ class Optimizer {
  private:
   OptimizerConfig config_;
   size_t n_;
-  Buffer<float> m_, v_;  // momentum (sgd) or first/second moments (adam)
+  Buffer<float> owned_;
+  std::span<float> m_, v_;  // momentum (sgd) or first/second moments (adam): [n] each, in one buffer
   int64_t steps_ = 0;
 };
 
-// sqrt(sum g^2) * scale, summed in a fixed order (bitwise reproducible for a thread count).
+// sum g^2 in double, summed in a fixed order (bitwise reproducible for a thread count).
+double sum_of_squares(std::span<const float> grads);
+// sqrt(sum g^2) * scale.
 double global_norm(std::span<const float> grads, double scale);
+
+// dst[i] = sum over r of replicas[r][i], added in replica order, for i in `shard` (dst may be one of
+// the replicas): the data-parallel gradient sum when the ranks' gradients are in shared memory.
+void sum_replicas(float* dst, std::span<const float* const> replicas, Shard shard);
 
 }  // namespace tbptt::engine

@@ -13,20 +13,22 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-TruncatedTrainer::TruncatedTrainer(Model& model, const TrainerConfig& config, int B, GradientReducer* reducer)
-    : model_(model), config_(config), reducer_(reducer), optimizer_(config.optimizer, model.layout().size()),
+TruncatedTrainer::TruncatedTrainer(Model& model, const TrainerConfig& config, int B, GradientReducer* reducer,
+                                   TrainerStorage storage)
+    : model_(model), config_(config), reducer_(reducer),
+      optimizer_(config.optimizer, model.layout().size(), storage.optimizer_state),
       schedule_(config.schedule, config.optimizer.lr, config.total_updates), state_(model.make_state(B)),
-      grads_(model.layout().size()) {}
+      grads_(place(storage.grads, owned_grads_, model.layout().size())) {}
 
 UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
   UpdateStats s;
   if (w.reset || !config_.carry_state) state_.zero();
-  const std::span<float> grads{grads_.data(), model_.layout().size()};
+  const std::span<float> grads = grads_;
   const LossSums local = model_.forward_backward(grads, state_, w, &s.pass);
 
   const auto t_reduce = std::chrono::steady_clock::now();
   double sums[3] = {local.loss, local.correct, static_cast<double>(local.targets)};
-  if (reducer_) reducer_->allreduce_sum(grads, sums);
+  const Shard shard = reducer_ ? reducer_->reduce(grads, sums) : Shard{0, grads.size()};
   s.allreduce = seconds_since(t_reduce);
 
   s.targets = static_cast<int64_t>(sums[2]);
@@ -39,16 +41,19 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
   if (s.targets > 0) {
     const auto t_opt = std::chrono::steady_clock::now();
     double scale = 1.0 / sums[2];
-    s.grad_norm = global_norm(grads, scale);
+    double squares = sum_of_squares(grads.subspan(shard.begin, shard.size()));
+    if (reducer_) squares = reducer_->sum_over_shards(squares);
+    s.grad_norm = std::sqrt(squares) * scale;
     if (config_.clip_grad_norm > 0) {
       const double coef = config_.clip_grad_norm / (s.grad_norm + 1e-6);  // torch.nn.utils.clip_grad_norm_
       if (coef < 1) scale *= coef;
     }
     // A non-finite loss or norm is reported, never applied: the caller stops the run as diverged.
     if (std::isfinite(s.grad_norm) && std::isfinite(s.loss)) {
-      optimizer_.step(model_.params(), grads, scale, s.lr);
+      optimizer_.step(model_.params(), grads, scale, s.lr, shard);
       s.stepped = true;
     }
+    if (reducer_) reducer_->step_done();
     s.optimizer = seconds_since(t_opt);
   }
   schedule_.on_update(updates_);

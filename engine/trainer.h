@@ -3,9 +3,9 @@
 //
 //   reset?  -> zero state           (sequence or epoch start; every window when carry_state = false)
 //   window  -> forward, backward    (Model::forward_backward: gradient of the SUM of the window's losses)
-//   reducer -> sum gradients and loss sums over the ranks of the run
+//   reducer -> sum gradients and loss sums over the ranks of the run (on this rank's shard)
 //   scale   -> 1 / (targets of all ranks), the clipping factor (PyTorch's clip_grad_norm_ rule)
-//   step    -> one fused optimizer loop; the schedule advances
+//   step    -> one fused optimizer loop over the shard; the schedule advances
 //
 // Averaging by the global target count (not by rank) is what makes P ranks reproduce one rank:
 // the summed gradient is the same sum, only added in a different order.
@@ -19,12 +19,26 @@
 
 namespace tbptt::engine {
 
-// The harness implements this with one MPI_Allreduce; the default (one process) is the identity.
+// How the ranks of a data-parallel run combine their gradients; no reducer = one process.
+// The harness has two: one MPI_Allreduce of the whole gradient, after which every rank steps
+// every parameter (shard = all), and, for ranks on one node, parameters, optimizer state and
+// gradients in shared memory, where each rank sums and steps its own shard of the parameters.
 class GradientReducer {
  public:
   virtual ~GradientReducer() = default;
-  // Element-wise sums over every replica of the run, in place.
-  virtual void allreduce_sum(std::span<float> grads, std::span<double> sums) = 0;
+  // Sums `sums` over the ranks, and the gradient over the ranks at least on the returned shard:
+  // there grads holds the sum of every replica's gradient. This rank steps that shard.
+  virtual Shard reduce(std::span<float> grads, std::span<double> sums) = 0;
+  // The sum over the shards of one number per shard, identical on every rank.
+  virtual double sum_over_shards(double x) { return x; }
+  // After this rank's step: returns once every shard is stepped.
+  virtual void step_done() {}
+};
+
+// Where a trainer's flat buffers live; empty spans: in the trainer (see engine::place).
+struct TrainerStorage {
+  std::span<float> grads;            // layout().size() floats
+  std::span<float> optimizer_state;  // Optimizer::state_size floats
 };
 
 struct TrainerConfig {
@@ -50,7 +64,8 @@ struct UpdateStats {
 class TruncatedTrainer {
  public:
   // B = rows of this rank's shard.
-  TruncatedTrainer(Model& model, const TrainerConfig& config, int B, GradientReducer* reducer = nullptr);
+  TruncatedTrainer(Model& model, const TrainerConfig& config, int B, GradientReducer* reducer = nullptr,
+                   TrainerStorage storage = {});
 
   UpdateStats update(const WindowBatch& w);
 
@@ -58,7 +73,8 @@ class TruncatedTrainer {
   Optimizer& optimizer() { return optimizer_; }
   LrSchedule& schedule() { return schedule_; }
   RecurrentState& state() { return state_; }        // the carried state (checkpointed)
-  std::span<const float> grads() const { return {grads_.data(), model_.layout().size()}; }
+  // This rank's gradient after an update: summed over the ranks on its shard (see GradientReducer).
+  std::span<const float> grads() const { return grads_; }
   int64_t updates() const { return updates_; }
   void set_updates(int64_t updates) { updates_ = updates; }
 
@@ -69,7 +85,8 @@ class TruncatedTrainer {
   Optimizer optimizer_;
   LrSchedule schedule_;
   RecurrentState state_;
-  Buffer<float> grads_;
+  Buffer<float> owned_grads_;
+  std::span<float> grads_;
   int64_t updates_ = 0;
 };
 

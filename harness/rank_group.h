@@ -47,8 +47,14 @@ class RankGroup : public engine::GradientReducer {
   int size() const { return size_; }
   bool leader() const { return rank_ == 0; }
 
-  // engine::GradientReducer: one round. Throws RunAborted if any rank flagged error/interrupt.
-  void allreduce_sum(std::span<float> grads, std::span<double> sums) override;
+  // One round: the sums and flags, then (unless a flag stopped the round) the element-wise sum of
+  // `grads` over the ranks, in place. Throws RunAborted if any rank flagged error/interrupt.
+  void allreduce_sum(std::span<float> grads, std::span<double> sums);
+  // engine::GradientReducer: allreduce_sum of the whole gradient; every rank steps all of it.
+  engine::Shard reduce(std::span<float> grads, std::span<double> sums) override {
+    allreduce_sum(grads, sums);
+    return {0, grads.size()};
+  }
   // A round without gradients (evaluation sums).
   void sum(std::span<double> sums) { allreduce_sum({}, sums); }
 

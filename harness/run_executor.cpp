@@ -16,6 +16,7 @@
 #include "harness/evaluation.h"
 #include "harness/fidelity_probe.h"
 #include "harness/run_settings.h"
+#include "harness/shared_step.h"
 #include "harness/system_info.h"
 #include "results/errors.h"
 #include "results/run_reader.h"
@@ -95,9 +96,12 @@ class TrainingRun {
     for (data::Split split : s_.eval_splits) dataset_->windows_per_epoch(eval_plan(s_, split, group_.rank(), group_.size()));
     batches_ = std::make_unique<data::WindowIterator>(dataset_->windows(plan));
 
-    model_ = std::make_unique<engine::Model>(s_.model, s_.seed);
+    // Ranks on one node share the parameters and step a shard each (see shared_step.h). A round
+    // first: a rank that failed above answers it, before the collectives of SharedStep::create.
+    group_.sum({});
     const int rows = plan.batch / plan.ranks;
-    trainer_ = std::make_unique<engine::TruncatedTrainer>(*model_, s_.trainer, rows, &group_);
+    replica_ = make_replica(group_, s_.model, s_.seed, s_.trainer, rows);
+    model_ = replica_.model.get(), trainer_ = replica_.trainer.get(), shared_ = replica_.shared.get();
     saved_state_ = trainer_->state();
     if (s_.fidelity_every > 0) probe_ = std::make_unique<FidelityProbe>(s_, *dataset_, plan, *model_, rows);
 
@@ -154,6 +158,7 @@ class TrainingRun {
     a.emplace_back("version.mpi", mpi_version());
     a.emplace_back("hosts", hosts);
     a.emplace_back("ranks", static_cast<int64_t>(group_.size()));
+    a.emplace_back("gradient_reduction", std::string(group_.size() == 1 ? "none" : shared_ ? "shared_memory" : "allreduce"));
     int world_rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     a.emplace_back("leader_world_rank", static_cast<int64_t>(world_rank));
@@ -197,8 +202,16 @@ class TrainingRun {
 
       last_epoch_ = w.epoch;
       record(st, t_data, seconds_since(t0) - t_probe, tokens);
-      if (probing && writer_ && st.targets > 0)
-        for (const results::FidelityRow& row : probe_->compare(trainer_->grads(), progress_.updates)) writer_->append(row);
+      if (probing && st.targets > 0) {
+        std::span<const float> summed = trainer_->grads();
+        if (shared_) {  // this rank holds the sum on its shard only: the leader gathers the rest
+          summed_.resize(writer_ ? summed.size() : 0);
+          shared_->gather_gradient(summed_);
+          summed = summed_;
+        }
+        if (writer_)
+          for (const results::FidelityRow& row : probe_->compare(summed, progress_.updates)) writer_->append(row);
+      }
       if (st.targets > 0 && !(std::isfinite(st.loss) && std::isfinite(st.grad_norm))) {
         result_.status = results::RunStatus::diverged;
         result_.error = "non-finite " + std::string(std::isfinite(st.loss) ? "gradient norm" : "loss") + " at update " +
@@ -323,8 +336,11 @@ class TrainingRun {
   Clock::time_point start_;
   std::unique_ptr<data::Dataset> dataset_;
   std::unique_ptr<data::WindowIterator> batches_;
-  std::unique_ptr<engine::Model> model_;
-  std::unique_ptr<engine::TruncatedTrainer> trainer_;
+  Replica replica_;  // owns the three below
+  SharedStep* shared_ = nullptr;
+  engine::Model* model_ = nullptr;
+  engine::TruncatedTrainer* trainer_ = nullptr;
+  std::vector<float> summed_;  // the leader's copy of the summed gradient for the fidelity probe
   std::unique_ptr<results::RunWriter> writer_;  // the leader's only
   std::unique_ptr<FidelityProbe> probe_;        // fidelity.every > 0
   engine::RecurrentState saved_state_;          // the carried state as of progress_

@@ -91,6 +91,63 @@ TEST(Optimizer, GlobalNormIsTheL2Norm) {
   EXPECT_DOUBLE_EQ(global_norm(g, 0.5), 6.5);
 }
 
+// Ranks on one node share the parameters and the optimizer state, and each steps its own shard
+// (harness/shared_step.h): optimizers over one state buffer, each stepping a shard, must give the
+// bits of one optimizer stepping everything, for every rule.
+TEST(Optimizer, ShardsSteppedOverSharedStateEqualOneWholeStep) {
+  OptimizerConfig adam, adamw, momentum;
+  adamw.kind = OptimizerKind::adamw, adamw.weight_decay = 0.01;
+  momentum.kind = OptimizerKind::sgd, momentum.momentum = 0.9, momentum.weight_decay = 1e-3;
+  const size_t n = 50003;  // over kParallelMin, not a multiple of the vector width
+  const std::vector<Shard> shards = {{0, 16384}, {16384, 33335}, {33335, n}};  // one unaligned boundary
+  for (const OptimizerConfig& c : {adam, adamw, momentum}) {
+    Optimizer whole(c, n);
+    std::vector<float> shared_state(Optimizer::state_size(c, n));
+    std::vector<Optimizer> ranks;
+    for (size_t r = 0; r < shards.size(); ++r) ranks.emplace_back(c, n, shared_state);
+    std::vector<float> p(n), g(n);
+    for (size_t i = 0; i < n; ++i) p[i] = std::sin(0.1 * static_cast<double>(i));
+    std::vector<float> q = p;
+    for (int step = 1; step <= 3; ++step) {
+      for (size_t i = 0; i < n; ++i) g[i] = static_cast<float>(std::cos(0.37 * static_cast<double>(i * step)));
+      whole.step(p, g, 0.5, 0.01);
+      for (size_t r = 0; r < shards.size(); ++r) ranks[r].step(q, g, 0.5, 0.01, shards[r]);
+    }
+    ASSERT_EQ(p, q) << name(c.kind);
+    std::vector<float> whole_state;
+    for (const auto& [buffer, values] : whole.state()) whole_state.insert(whole_state.end(), values.begin(), values.end());
+    EXPECT_EQ(whole_state, shared_state) << name(c.kind);
+    EXPECT_EQ(ranks[0].steps(), whole.steps());
+  }
+}
+
+TEST(Optimizer, StorageOfTheWrongSizeIsRefused) {
+  std::vector<float> state(3);
+  EXPECT_THROW(Optimizer(OptimizerConfig{}, 2, state), std::invalid_argument);  // adam needs 2 x 2
+}
+
+// The shared-memory gradient sum: replicas added in order, into any of them, on the shard only.
+TEST(SumReplicas, AddsInReplicaOrderIntoAnyReplicaOnTheShardOnly) {
+  const size_t n = 40000;
+  std::vector<std::vector<float>> r(3, std::vector<float>(n));
+  for (size_t i = 0; i < n; ++i) {  // order matters: (a + b) + c != a + (b + c) for these
+    r[0][i] = 1e8f + static_cast<float>(i);
+    r[1][i] = -1e8f;
+    r[2][i] = 0.25f + static_cast<float>(i % 7);
+  }
+  std::vector<float> expected(n);
+  for (size_t i = 0; i < n; ++i) expected[i] = (r[0][i] + r[1][i]) + r[2][i];
+  const std::vector<float> untouched = r[2];
+  const Shard shard{37, 39999};
+  const float* replicas[] = {r[0].data(), r[1].data(), r[2].data()};
+  sum_replicas(r[2].data(), replicas, shard);
+  for (size_t i = 0; i < n; ++i) {
+    const bool inside = i >= shard.begin && i < shard.end;
+    ASSERT_EQ(r[2][i], inside ? expected[i] : untouched[i]) << i;
+  }
+  EXPECT_NE(expected[1000], r[0][1000] + (r[1][1000] + untouched[1000]));  // the test can tell the orders apart
+}
+
 // The trainer clips as torch.nn.utils.clip_grad_norm_ does and reports the norm before clipping.
 TEST(Trainer, ClipsToTheMaximumNorm) {
   ModelConfig m;

@@ -1,6 +1,8 @@
 """Acceptance (harness 1): the same run on 2 ranks and on 1 rank (same global batch) gives loss
-curves equal within 1e-5 relative for 50 updates, and the 2 ranks' parameters stay bitwise
-identical (checked after every update: TBPTT_CHECK_REPLICAS=1)."""
+curves equal within 1e-5 relative for 50 updates, both ways of averaging the gradients:
+ranks on one node share the parameters and each steps its shard (harness/shared_step.h), and
+with TBPTT_SHARED_STEP=0 they MPI_Allreduce the gradient and step replicas, whose parameters
+stay bitwise identical (checked after every update: TBPTT_CHECK_REPLICAS=1)."""
 import unittest
 
 import numpy as np
@@ -21,23 +23,42 @@ EXPERIMENT = """\
 
 
 class DataParallel(TempDirTest):
-    def test_two_ranks_reproduce_one_rank(self):
+    def sweep(self, out, shared_step):
+        """The 1-rank and 2-rank runs of EXPERIMENT: {ranks: run file}."""
         exp = self.write_experiment("dp", EXPERIMENT)
-        result = run(mpi_command(2, "run", exp, "--out", self.path("out")), env={"TBPTT_CHECK_REPLICAS": "1"})
+        env = {"TBPTT_CHECK_REPLICAS": "1", "TBPTT_SHARED_STEP": "1" if shared_step else "0"}
+        result = run(mpi_command(2, "run", exp, "--out", self.path(out)), env=env)
         self.assertSucceeded(result)
-        files = run_files(self.path("out"), "dp")
-        by_ranks = {attrs(p)["ranks"]: p for p in files.values()}
+        by_ranks = {attrs(p)["ranks"]: p for p in run_files(self.path(out), "dp").values()}
         self.assertEqual(sorted(by_ranks), [1, 2])
         for path in by_ranks.values():
             a = attrs(path)
             self.assertEqual(a["status"], "completed")
             self.assertEqual(a["replica_checks"], 50, "parameters were not compared after every update")
+        self.assertEqual(attrs(by_ranks[1])["gradient_reduction"], "none")
+        self.assertEqual(attrs(by_ranks[2])["gradient_reduction"], "shared_memory" if shared_step else "allreduce")
+        return by_ranks
+
+    def assert_reproduces_one_rank(self, by_ranks):
         one, two = (column(by_ranks[r], "train/loss") for r in (1, 2))
         self.assertEqual(len(one), 50)
         np.testing.assert_allclose(two, one, rtol=1e-5, atol=0)
         # The loss really moves: equal curves are not two flat lines.
         self.assertLess(one[-1], one[0] - 0.05)
         np.testing.assert_allclose(column(by_ranks[2], "eval/loss"), column(by_ranks[1], "eval/loss"), rtol=1e-5)
+
+    def test_two_ranks_sharing_the_parameters_reproduce_one_rank(self):
+        self.assert_reproduces_one_rank(self.sweep("shared", shared_step=True))
+
+    def test_two_ranks_allreducing_the_gradient_reproduce_one_rank(self):
+        self.assert_reproduces_one_rank(self.sweep("allreduce", shared_step=False))
+
+    def test_both_ways_of_averaging_agree(self):
+        # The same sums (a + b) and the same step per element: the loss curves agree to the last
+        # bits the gradient norm's order of summation (clipping is on) can change.
+        shared, allreduce = self.sweep("shared", True)[2], self.sweep("allreduce", False)[2]
+        np.testing.assert_allclose(column(shared, "train/loss"), column(allreduce, "train/loss"), rtol=1e-6, atol=0)
+        np.testing.assert_allclose(column(shared, "train/grad_norm"), column(allreduce, "train/grad_norm"), rtol=1e-6)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,160 @@
+#include "harness/shared_step.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "common/check.h"
+#include "engine/optimizer.h"
+
+namespace tbptt::harness {
+namespace {
+
+constexpr size_t kAlign = 16;  // floats: every buffer and shard starts on a 64-byte line
+size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+bool all_ranks(bool mine, MPI_Comm comm) {
+  int ok = mine ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
+  return ok == 1;
+}
+
+bool on_one_node(MPI_Comm comm, int size) {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int node_size = 0;
+  MPI_Comm_size(node, &node_size);
+  MPI_Comm_free(&node);
+  return node_size == size;
+}
+
+// The leader creates a POSIX shared memory object (tmpfs, never written back to a disk) under a
+// unique name and reserves its pages: a /dev/shm too small fails here, not as a SIGBUS later.
+// Every rank maps it, then the leader unlinks the name, so nothing is left behind if a rank dies.
+void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) {
+  static int runs = 0;
+  char name[64] = {};
+  int fd = -1;
+  if (leader) {
+    std::snprintf(name, sizeof name, "/tbptt-%d-%d", static_cast<int>(getpid()), runs++);
+    fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    const int rc = fd < 0 ? errno : posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+    if (rc != 0) {
+      error = std::string("/dev/shm") + name + ": " + std::strerror(rc);
+      if (fd >= 0) close(fd), shm_unlink(name);
+      name[0] = 0;
+    }
+  }
+  MPI_Bcast(name, sizeof name, MPI_CHAR, 0, comm);
+  void* base = MAP_FAILED;
+  if (name[0]) {
+    if (!leader) fd = shm_open(name, O_RDWR, 0);
+    if (fd >= 0) {
+      base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      close(fd);
+    }
+    if (base == MAP_FAILED && error.empty()) error = std::string("/dev/shm") + name + ": " + std::strerror(errno);
+  }
+  const bool mapped = all_ranks(base != MAP_FAILED, comm);  // after it, every rank has opened the name
+  if (leader && name[0]) shm_unlink(name);
+  if (!mapped && base != MAP_FAILED) munmap(base, bytes), base = MAP_FAILED;
+  return mapped ? base : nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<SharedStep> SharedStep::create(RankGroup& group, size_t params, size_t optimizer_state) {
+  const int P = group.size();
+  if (P == 1) return nullptr;
+  const char* opt_out = std::getenv("TBPTT_SHARED_STEP");
+  const bool wanted = !(opt_out && std::string(opt_out) == "0") && on_one_node(group.comm(), P);
+  if (!all_ranks(wanted, group.comm())) return nullptr;
+  const size_t bytes = sizeof(float) * (round_up(params) + round_up(optimizer_state) + P * round_up(params));
+  std::string error;
+  void* base = map_segment(group.comm(), group.leader(), bytes, error);
+  if (!base) {
+    if (group.leader())
+      std::cerr << "tbptt: no shared memory for the data-parallel step (" << (error.empty() ? "a rank could not map it" : error)
+                << "); the ranks average their gradients with MPI_Allreduce instead\n";
+    return nullptr;
+  }
+  return std::unique_ptr<SharedStep>(new SharedStep(group, base, bytes, params, optimizer_state));
+}
+
+SharedStep::SharedStep(RankGroup& group, void* base, size_t bytes, size_t params, size_t optimizer_state)
+    : group_(group), base_(base), bytes_(bytes), partials_(static_cast<size_t>(group.size())) {
+  float* at = static_cast<float*>(base);
+  params_ = {at, params};
+  at += round_up(params);
+  state_ = {at, optimizer_state};
+  at += round_up(optimizer_state);
+  const auto P = static_cast<size_t>(group.size());
+  for (size_t r = 0; r < P; ++r, at += round_up(params)) {
+    grads_.emplace_back(at, params);
+    replicas_.push_back(at);
+  }
+  for (size_t r = 0; r < P; ++r) {
+    const size_t begin = r == 0 ? 0 : params * r / P / kAlign * kAlign;
+    const size_t end = r + 1 == P ? params : params * (r + 1) / P / kAlign * kAlign;
+    shards_.push_back({begin, std::max(begin, end)});
+  }
+}
+
+SharedStep::~SharedStep() { munmap(base_, bytes_); }
+
+engine::Shard SharedStep::reduce(std::span<float> grads, std::span<double> sums) {
+  const auto rank = static_cast<size_t>(group_.rank());
+  TBPTT_CHECK(grads.data() == grads_[rank].data(), "the trainer's gradient must be this rank's shared buffer");
+  // The round publishes this rank's gradient and returns once every rank's is written (x86 keeps
+  // stores in order; the fence keeps the compiler from moving them past the call).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  group_.allreduce_sum({}, sums);
+  engine::sum_replicas(grads.data(), replicas_, shards_[rank]);
+  return shards_[rank];
+}
+
+double SharedStep::sum_over_shards(double x) {
+  MPI_Allgather(&x, 1, MPI_DOUBLE, partials_.data(), 1, MPI_DOUBLE, group_.comm());
+  double total = 0;
+  for (double v : partials_) total += v;  // rank order, so every rank gets the same bits
+  return total;
+}
+
+void SharedStep::step_done() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  MPI_Barrier(group_.comm());
+}
+
+void SharedStep::gather_gradient(std::span<float> out) {
+  if (group_.leader()) {
+    TBPTT_CHECK(out.size() == params_.size(), "gather_gradient needs the whole gradient's size");
+    for (size_t r = 0; r < grads_.size(); ++r)
+      std::copy_n(grads_[r].begin() + static_cast<std::ptrdiff_t>(shards_[r].begin), shards_[r].size(),
+                  out.begin() + static_cast<std::ptrdiff_t>(shards_[r].begin));
+  }
+  MPI_Barrier(group_.comm());
+}
+
+Replica make_replica(RankGroup& group, const engine::ModelConfig& model, uint64_t seed, const engine::TrainerConfig& trainer,
+                     int rows) {
+  Replica r;
+  const size_t n = engine::ParamLayout(model).size();
+  r.shared = SharedStep::create(group, n, engine::Optimizer::state_size(trainer.optimizer, n));
+  r.model = std::make_unique<engine::Model>(model, seed, r.shared ? r.shared->params() : std::span<float>{});
+  if (r.shared)
+    r.trainer = std::make_unique<engine::TruncatedTrainer>(*r.model, trainer, rows, r.shared.get(), r.shared->trainer_storage());
+  else
+    r.trainer = std::make_unique<engine::TruncatedTrainer>(*r.model, trainer, rows, &group);
+  return r;
+}
+
+}  // namespace tbptt::harness
