@@ -143,7 +143,9 @@ def main():
             print(f"WARNING: sgemm at {t} threads reached {p['sgemm'] / one:.1f}x its 1-thread peak: other processes "
                   f"held cores, and the {t}-thread rows are not meaningful. Re-run when the machine is idle.")
     print()
-    print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'allreduce':>11}{'grad MB':>9}{'AR ms':>8}")
+    # "grad sum": share of the 2-rank update in the gradient sum as `tbptt run` does it; "AR ms": an
+    # MPI_Allreduce of the gradient alone (what the scaling model's network term replaces).
+    print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'grad sum':>11}{'grad MB':>9}{'AR ms':>8}")
     for w, d in results["data_parallel"].items():
         print(f"{w:<16}{d['one_rank_tokens_per_s']:>11.0f}{d['two_rank_tokens_per_s']:>11.0f}{d['speedup']:>9.2f}"
               f"{100 * d['allreduce_share']:>10.1f}%{d['gradient_MB']:>9.2f}{d['allreduce_ms']:>8.2f}")
