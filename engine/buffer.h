@@ -50,6 +50,7 @@ std::span<T> place(std::span<T> storage, Buffer<T>& owned, size_t n) {
     if (storage.size() != n) throw std::invalid_argument("provided storage has the wrong size");
     return storage;
   }
+  if (n == 0) return {};  // plain SGD keeps no state
   owned.grow(n);
   owned.zero();
   return {owned.data(), n};
