@@ -53,9 +53,10 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
       optimizer_.step(model_.params(), grads, scale, s.lr, shard);
       s.stepped = true;
     }
-    if (reducer_) reducer_->step_done();
     s.optimizer = seconds_since(t_opt);
   }
+  // Always, stepped or not: a rank may only overwrite its gradient once every rank has read it.
+  if (reducer_) reducer_->step_done();
   schedule_.on_update(updates_);
   return s;
 }

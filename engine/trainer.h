@@ -63,7 +63,7 @@ struct UpdateStats {
 
 class TruncatedTrainer {
  public:
-  // B = rows of this rank's shard.
+  // B = this rank's rows of the batch.
   TruncatedTrainer(Model& model, const TrainerConfig& config, int B, GradientReducer* reducer = nullptr,
                    TrainerStorage storage = {});
 
