@@ -37,6 +37,15 @@ bool on_one_node(MPI_Comm comm, int size) {
   return node_size == size;
 }
 
+// Test hook: TBPTT_FAULT_NO_SHM=r makes rank r of every group fail to open the segment, as with
+// a /dev/shm too small for it (Docker's default is 64 MB).
+bool fault_no_shm(MPI_Comm comm) {
+  const char* r = std::getenv("TBPTT_FAULT_NO_SHM");
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return r && std::atoi(r) == rank;
+}
+
 // The leader creates a POSIX shared memory object (tmpfs, never written back to a disk) under a
 // unique name and reserves its pages: a /dev/shm too small fails here, not as a SIGBUS later.
 // Every rank maps it, then the leader unlinks the name, so nothing is left behind if a rank dies.
@@ -44,9 +53,10 @@ void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) 
   static int runs = 0;
   char name[64] = {};
   int fd = -1;
+  const bool fault = fault_no_shm(comm);
   if (leader) {
     std::snprintf(name, sizeof name, "/tbptt-%d-%d", static_cast<int>(getpid()), runs++);
-    fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    fd = fault ? (errno = ENOSPC, -1) : shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
     const int rc = fd < 0 ? errno : posix_fallocate(fd, 0, static_cast<off_t>(bytes));
     if (rc != 0) {
       error = std::string("/dev/shm") + name + ": " + std::strerror(rc);
@@ -57,7 +67,7 @@ void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) 
   MPI_Bcast(name, sizeof name, MPI_CHAR, 0, comm);
   void* base = MAP_FAILED;
   if (name[0]) {
-    if (!leader) fd = shm_open(name, O_RDWR, 0);
+    if (!leader) fd = fault ? (errno = ENOSPC, -1) : shm_open(name, O_RDWR, 0);
     if (fd >= 0) {
       base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       close(fd);

@@ -53,6 +53,24 @@ class DataParallel(TempDirTest):
     def test_two_ranks_allreducing_the_gradient_reproduce_one_rank(self):
         self.assert_reproduces_one_rank(self.sweep("allreduce", shared_step=False))
 
+    def test_without_shared_memory_the_ranks_fall_back_to_the_allreduce(self):
+        # Rank 0 cannot create the segment (a full /dev/shm), or rank 1 cannot open it: the run
+        # says so once and trains with MPI_Allreduce, with the same losses.
+        exp = self.write_experiment("dp", EXPERIMENT.replace("[1, 2]", "[2]"))
+        losses = []
+        for rank, why in (("0", "No space left on device"), ("1", "a rank could not map it")):
+            out = self.path("out" + rank)
+            result = run(mpi_command(2, "run", exp, "--out", out), env={"TBPTT_FAULT_NO_SHM": rank})
+            self.assertSucceeded(result)
+            self.assertEqual(result.stderr.count("no shared memory for the data-parallel step"), 1, result.stderr)
+            self.assertIn(why, result.stderr)
+            self.assertIn("MPI_Allreduce instead", result.stderr)
+            (path,) = run_files(out, "dp").values()
+            self.assertEqual(attrs(path)["status"], "completed")
+            self.assertEqual(attrs(path)["gradient_reduction"], "allreduce")
+            losses.append(column(path, "train/loss"))
+        np.testing.assert_array_equal(losses[0], losses[1])
+
     def test_both_ways_of_averaging_agree(self):
         # The same sums (a + b) and the same step per element: the loss curves agree to the last
         # bits the gradient norm's order of summation (clipping is on) can change.
