@@ -71,9 +71,10 @@ class SpecReader {
       if (prefix.empty() && e.key == "sweep") {
         read_sweep(e.value);
       } else if (e.key.find('.') != std::string::npos) {
+        const size_t dot = e.key.find('.');
         throw ExperimentError(e.key_where, "write nested maps, not dotted keys: " + quote_for_message(e.key) +
-                                               " is written as " + e.key.substr(0, e.key.find('.')) + ": {" +
-                                               e.key.substr(e.key.find('.') + 1) + ": ...}");
+                                               " is written as " + quote_for_message(e.key.substr(0, dot)) + ": {" +
+                                               quote_for_message(e.key.substr(dot + 1)) + ": ...}");
       } else if (const auto index = setting_index(key)) {
         spec_.plain.push_back({*index, parse_value(settings()[*index], e.value), e.value.where});
       } else if (is_section(key)) {
