@@ -3,7 +3,7 @@
 
 1. The machine's peaks: oneDNN sgemm 2048^3 (and bf16 matmul) at each thread count.
 2. Each workload of bench/workloads.h at each thread count, tbptt (f32, bf16) and PyTorch (f32)
-   measured alternately, --reps times; medians side by side.
+   measured alternately, --reps times, each repetition beside a fresh peak; medians side by side.
 3. Data parallelism: bench_allreduce on 1 rank and on 2 ranks (1 thread each), alternately.
 
 Timings taken while other processes run are rough: the load average is printed with the table.
@@ -81,8 +81,11 @@ def main():
     min_time = "--benchmark_min_time=%g" % args.seconds
     for w in workloads:
         for t in threads:
-            runs = {"f32": [], "bf16": [], "torch": []}
+            runs = {"f32": [], "bf16": [], "torch": [], "peak": []}
             for _ in range(args.reps):
+                # The peaks again, beside this repetition: the machine's speed drifts by 10% over
+                # minutes, so % of peak pairs each measurement with the peak taken next to it.
+                runs["peak"].append(gbench(engine_bin, "^peak/", t))
                 for p in (["f32", "bf16"] if has_bf16 else ["f32"]):
                     runs[p].append(entry(gbench(engine_bin, f"^update/{w}/{p}/", t, [min_time]), "update/"))
                 env = dict(os.environ)
@@ -94,7 +97,7 @@ def main():
             for p in ("f32", "bf16"):
                 if not runs[p]:
                     continue
-                peak = results["peaks"][t]["sgemm" if p == "f32" else "bf16_matmul"]
+                peak = "peak/" + ("sgemm" if p == "f32" else "bf16_matmul")
                 row = {"workload": w, "precision": p, "threads": t,
                        "tokens_per_s": med([b["tokens/s"] for b in runs[p]]),
                        "updates_per_s": med([b["updates/s"] for b in runs[p]]),
@@ -102,7 +105,8 @@ def main():
                        "torch_tokens_per_s": torch_tps, "torch_blas": runs["torch"][0]["blas"],
                        "parts_ms": {k: med([b[k] for b in runs[p]]) for k in ("fwd_ms", "bwd_ms", "opt_ms")}}
                 row["ratio"] = row["tokens_per_s"] / torch_tps
-                row["pct_peak"] = 100 * row["gflops"] / peak
+                row["pct_peak"] = 100 * med([b["GFLOP/s"] / entry(pk, peak)["GFLOP/s"] for b, pk in zip(runs[p], runs["peak"])])
+                row["peak_gflops"] = med([entry(pk, peak)["GFLOP/s"] for pk in runs["peak"]])
                 results["rows"].append(row)
                 print(f"  {w} {p} {t}T: {row['tokens_per_s']:.0f} tokens/s vs PyTorch {torch_tps:.0f} "
                       f"({row['ratio']:.2f}x), {row['gflops']:.0f} GFLOP/s = {row['pct_peak']:.0f}% of peak", flush=True)
@@ -134,7 +138,8 @@ def main():
         parts = "/".join(f"{r['parts_ms'][k]:.1f}" for k in ("fwd_ms", "bwd_ms", "opt_ms"))
         print(f"{r['workload']:<16}{r['precision']:<6}{r['threads']:>4}{r['tokens_per_s']:>13.0f}"
               f"{r['torch_tokens_per_s']:>15.0f}{r['ratio']:>7.2f}{r['gflops']:>9.0f}{r['pct_peak']:>7.0f}%  {parts:>16}")
-    print("% peak: of sgemm 2048^3 for f32 rows, of bf16 matmul 2048^3 for bf16 rows, at the same thread count:")
+    print("% peak: median over the repetitions of GFLOP/s over the peak measured in the same repetition (sgemm 2048^3\n"
+          "for f32 rows, bf16 matmul 2048^3 for bf16 rows, same thread count). The peaks at the start:")
     for t, p in results["peaks"].items():
         print(f"  {t} thread(s): sgemm {p['sgemm']:.0f} GFLOP/s, bf16 matmul {p['bf16_matmul']:.0f} GFLOP/s")
     one = results["peaks"].get(1, {}).get("sgemm", 0)
