@@ -58,13 +58,13 @@ class TrainingRun {
       train();
       if (result_.status == results::RunStatus::completed) {
         if (last_eval_ != progress_.updates) evaluate_all();
-        save_checkpoint(trainer_->state());
+        save_checkpoint(replica_.trainer->state());
       }
       group_.sum({});  // every rank finished cleanly
     } catch (const RunAborted& e) {  // some rank failed or a signal arrived: every rank is here
       result_.status = e.interrupted() ? results::RunStatus::interrupted : results::RunStatus::failed;
       result_.error = e.what();
-      if (e.interrupted() && trainer_) save_checkpoint_quietly();
+      if (e.interrupted() && replica_.trainer) save_checkpoint_quietly();
     } catch (const results::WriteError& e) {  // the output is unusable: fail the run, stop the sweep
       group_.fail();
       result_.status = results::RunStatus::failed;
@@ -101,9 +101,8 @@ class TrainingRun {
     group_.sum({});
     const int rows = plan.batch / plan.ranks;
     replica_ = make_replica(group_, s_.model, s_.seed, s_.trainer, rows);
-    model_ = replica_.model.get(), trainer_ = replica_.trainer.get(), shared_ = replica_.shared.get();
-    saved_state_ = trainer_->state();
-    if (s_.fidelity_every > 0) probe_ = std::make_unique<FidelityProbe>(s_, *dataset_, plan, *model_, rows);
+    saved_state_ = replica_.trainer->state();
+    if (s_.fidelity_every > 0) probe_ = std::make_unique<FidelityProbe>(s_, *dataset_, plan, *replica_.model, rows);
 
     std::optional<results::Salvage> salvaged;
     if (env_.resume) salvaged = resume();
@@ -139,9 +138,9 @@ class TrainingRun {
     update = static_cast<int64_t>(shared[0]) - 1;
     if (update < 0) return salvaged;
     const results::Checkpoint cp = group_.leader() ? *salvaged->checkpoint : results::read_checkpoint(path, update);
-    progress_ = restore_checkpoint(*trainer_, cp, group_);
+    progress_ = restore_checkpoint(*replica_.trainer, cp, group_);
     batches_->seek(progress_.cursor);
-    saved_state_ = trainer_->state();
+    saved_state_ = replica_.trainer->state();
     last_eval_ = progress_.updates;
     group_.sum({});  // every rank has read the file before the leader replaces it
     return salvaged;
@@ -158,12 +157,12 @@ class TrainingRun {
     a.emplace_back("version.mpi", mpi_version());
     a.emplace_back("hosts", hosts);
     a.emplace_back("ranks", static_cast<int64_t>(group_.size()));
-    a.emplace_back("gradient_reduction", std::string(group_.size() == 1 ? "none" : shared_ ? "shared_memory" : "allreduce"));
+    a.emplace_back("gradient_reduction", std::string(group_.size() == 1 ? "none" : replica_.shared ? "shared_memory" : "allreduce"));
     int world_rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     a.emplace_back("leader_world_rank", static_cast<int64_t>(world_rank));
     a.emplace_back("threads_per_rank", static_cast<int64_t>(omp_get_max_threads()));
-    a.emplace_back("parameter_count", static_cast<int64_t>(model_->layout().size()));
+    a.emplace_back("parameter_count", static_cast<int64_t>(replica_.model->layout().size()));
     a.emplace_back("workspace_bytes", static_cast<int64_t>(engine::estimate_memory(s_.model, s_.train.k2, rows).workspace));
     a.emplace_back("updates_planned", total_updates_);
     return a;
@@ -176,7 +175,7 @@ class TrainingRun {
     while (!done()) {
       const auto t0 = Clock::now();
       if (!batches_->next(w)) {  // an epoch ended
-        trainer_->schedule().on_epoch_end(batches_->cursor().epoch);
+        replica_.trainer->schedule().on_epoch_end(batches_->cursor().epoch);
         if (s_.eval_every == 0 && last_eval_ != progress_.updates) evaluate_all();
         continue;
       }
@@ -187,26 +186,26 @@ class TrainingRun {
       double t_probe = 0;
       const bool probing = probe_ && (progress_.updates + 1) % s_.fidelity_every == 0;
       if (probe_) {
-        probe_->remember(w, trainer_->state(), s_.trainer.carry_state);
+        probe_->remember(w, replica_.trainer->state(), s_.trainer.carry_state);
         if (probing) {
           const auto t = Clock::now();
-          probe_->long_gradient(*model_, w, group_);  // with the weights this update starts from
+          probe_->long_gradient(*replica_.model, w, group_);  // with the weights this update starts from
           t_probe = seconds_since(t);
         }
       }
-      const engine::UpdateStats st = trainer_->update(view(w));
-      if (replica_check_every_ > 0 && trainer_->updates() % replica_check_every_ == 0) check_replicas();
+      const engine::UpdateStats st = replica_.trainer->update(view(w));
+      if (replica_check_every_ > 0 && replica_.trainer->updates() % replica_check_every_ == 0) check_replicas();
       const int64_t tokens = static_cast<int64_t>(w.T - w.new_from) * s_.train.batch;
-      progress_ = {batches_->cursor(), trainer_->updates(), progress_.tokens + tokens};
-      saved_state_.h = trainer_->state().h, saved_state_.c = trainer_->state().c;
+      progress_ = {batches_->cursor(), replica_.trainer->updates(), progress_.tokens + tokens};
+      saved_state_.h = replica_.trainer->state().h, saved_state_.c = replica_.trainer->state().c;
 
       last_epoch_ = w.epoch;
       record(st, t_data, seconds_since(t0) - t_probe, tokens);
       if (probing && st.targets > 0) {
-        std::span<const float> summed = trainer_->grads();
-        if (shared_) {  // this rank holds the sum on its shard only: the leader gathers the rest
+        std::span<const float> summed = replica_.trainer->grads();
+        if (replica_.shared) {  // this rank holds the sum on its shard only: the leader gathers the rest
           summed_.resize(writer_ ? summed.size() : 0);
-          shared_->gather_gradient(summed_);
+          replica_.shared->gather_gradient(summed_);
           summed = summed_;
         }
         if (writer_)
@@ -220,7 +219,7 @@ class TrainingRun {
         return;
       }
       if (s_.eval_every > 0 && progress_.updates % s_.eval_every == 0) evaluate_all();
-      if (s_.checkpoint_every > 0 && progress_.updates % s_.checkpoint_every == 0) save_checkpoint(trainer_->state());
+      if (s_.checkpoint_every > 0 && progress_.updates % s_.checkpoint_every == 0) save_checkpoint(replica_.trainer->state());
       if (env_.tick)
         env_.tick({s_.run_id, progress_.updates, total_updates_,
                    s_.max_time > 0 ? seconds_since(start_) / s_.max_time : 0.0, st.loss});
@@ -233,8 +232,8 @@ class TrainingRun {
   }
 
   void check_replicas() {
-    if (!group_.replicas_identical(model_->params()))
-      throw std::runtime_error("the ranks' parameters differ after update " + std::to_string(trainer_->updates()) +
+    if (!group_.replicas_identical(replica_.model->params()))
+      throw std::runtime_error("the ranks' parameters differ after update " + std::to_string(replica_.trainer->updates()) +
                                " (replicas must stay bitwise identical)");
     ++replica_checks_;
   }
@@ -272,7 +271,7 @@ class TrainingRun {
     for (data::Split split : s_.eval_splits) {
       const results::EvalRow row = evaluate(split);
       if (split == data::Split::valid) {
-        trainer_->schedule().on_eval(row.loss);
+        replica_.trainer->schedule().on_eval(row.loss);
         result_.final_valid_loss = row.loss;
       }
       if (writer_) writer_->append(row);
@@ -281,7 +280,7 @@ class TrainingRun {
   }
 
   results::EvalRow evaluate(data::Split split) {
-    results::EvalRow row = evaluate_split(*model_, *dataset_, s_, split, &group_);
+    results::EvalRow row = evaluate_split(*replica_.model, *dataset_, s_, split, &group_);
     row.update = progress_.updates;
     row.epoch = last_epoch_;
     return row;
@@ -290,7 +289,7 @@ class TrainingRun {
   // --- checkpoints ----------------------------------------------------------------------------
 
   void save_checkpoint(const engine::RecurrentState& state) {
-    const results::Checkpoint cp = gather_checkpoint(*trainer_, state, progress_, group_);
+    const results::Checkpoint cp = gather_checkpoint(*replica_.trainer, state, progress_, group_);
     if (!writer_) return;
     writer_->write_checkpoint(cp);
     const std::set<int64_t> kept = writer_->checkpoints();
@@ -336,10 +335,7 @@ class TrainingRun {
   Clock::time_point start_;
   std::unique_ptr<data::Dataset> dataset_;
   std::unique_ptr<data::WindowIterator> batches_;
-  Replica replica_;  // owns the three below
-  SharedStep* shared_ = nullptr;
-  engine::Model* model_ = nullptr;
-  engine::TruncatedTrainer* trainer_ = nullptr;
+  Replica replica_;  // this rank's model and trainer, and the memory they share with their peers
   std::vector<float> summed_;  // the leader's copy of the summed gradient for the fidelity probe
   std::unique_ptr<results::RunWriter> writer_;  // the leader's only
   std::unique_ptr<FidelityProbe> probe_;        // fidelity.every > 0
