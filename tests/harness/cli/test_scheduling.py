@@ -9,6 +9,9 @@ import unittest
 from tbptt_cli import TempDirTest, attrs, mpi_command, run, run_files
 
 # Sweep order alternates a long and a short run, so round-robin would give one group every long run.
+# A long run is about 0.15 s here: long enough that a run's fixed start-up and file costs (~5 ms) and a
+# busy machine's time slicing do not decide the comparison (with 600 steps it failed 1 in 6 while
+# another process held a core).
 EXPERIMENT = """\
     name: uneven
     data: {source: delayed_recall, lag: 2, length: 400000, valid_length: 500}
@@ -18,7 +21,7 @@ EXPERIMENT = """\
     parallel: {ranks_per_run: 2, threads_per_rank: 1}
     sweep:
       zip:
-        train.steps: [600, 15, 600, 15, 600, 15, 600, 15, 600, 15, 600, 15]
+        train.steps: [3000, 15, 3000, 15, 3000, 15, 3000, 15, 3000, 15, 3000, 15]
         seed:        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     """
 
