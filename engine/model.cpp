@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "common/error.h"
+#include "engine/denormals.h"
 #include "engine/parallel.h"
 
 namespace tbptt::engine {
@@ -42,6 +43,7 @@ Model::Model(const ModelConfig& config, uint64_t seed, std::span<float> storage)
       params_(place(storage, owned_params_, layout_.size())), bf16_(config.precision == Precision::bf16),
       act_size_(bf16_ ? sizeof(bfloat16) : sizeof(float)), dnnl_engine_(dnnl::engine::kind::cpu, 0),
       stream_(dnnl_engine_), head_(dnnl_engine_, config.precision, config.hidden, config.outputs) {
+  flush_denormals();
   layout_.initialize(params(), seed);
   for (int l = 0; l < config.layers; ++l)
     layers_.emplace_back(dnnl_engine_, config.cell, config.layer_input(l), config.hidden, config.precision);
