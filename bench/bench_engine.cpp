@@ -14,12 +14,16 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <dnnl.hpp>
 #include <string>
 #include <vector>
 
 #include "bench/workloads.h"
 #include "engine/bf16.h"
+#include "engine/denormals.h"
+#include "engine/linear.h"
+#include "engine/recurrent_layer.h"
 
 namespace tbptt::bench {
 namespace {
@@ -53,6 +57,57 @@ void BM_Update(benchmark::State& state, const Workload& w) {
   state.counters["opt_ms"] = Counter(opt * 1e3, Counter::kAvgIterations);
 }
 
+// The ceiling oneDNN sets: only the update's library calls, the recurrent layers' forward and
+// backward (oneDNN's RNN primitives, the weight reorders) and the head's three GEMMs, on the
+// workload's shapes, with the same FLOP count as update/. What update/ spends beyond this is
+// tbptt's own code: embedding, softmax cross-entropy, zeroing, gradient norm, Adam.
+void BM_Library(benchmark::State& state, const Workload& w) {
+  const engine::ModelConfig& m = w.model;
+  const int T = w.T, B = w.B, L = m.layers, H = m.hidden, V = m.outputs;
+  const size_t TB = static_cast<size_t>(T) * B;
+  const engine::ParamLayout layout(m);
+  std::vector<float> params(layout.size()), grads(layout.size(), 0.0f);
+  layout.initialize(params, 1);
+  const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  dnnl::stream s(e);
+  engine::Scratchpad scratch;
+  std::vector<engine::RecurrentLayer> layers;
+  std::vector<engine::Buffer<float>> x(L + 1), dx(L + 1);  // 64-byte aligned, as the model's
+  std::vector<engine::Buffer<char>> ws(L);
+  std::vector<float> h(static_cast<size_t>(B) * H, 0.0f), c(h), h_out(h), c_out(h), dh(h), dc(h);
+  for (int l = 0; l <= L; ++l) {
+    const int width = l == 0 ? m.input_width() : H;
+    x[l].grow(TB * width), dx[l].grow(TB * width);
+    std::fill_n(x[l].data(), TB * width, 0.1f);
+    if (l == L) break;
+    layers.emplace_back(e, m.cell, width, H, Precision::f32);
+    ws[l].grow(layers[l].workspace_bytes(T, B));
+    scratch.get(layers[l].scratchpad_bytes(T, B));
+  }
+  engine::Linear head(e, Precision::f32, H, V);
+  std::vector<float> logits(TB * V, 1e-3f);
+  const float* P = params.data();
+  float* G = grads.data();
+  const engine::StatePtr zero{h.data(), c.data()}, out{h_out.data(), c_out.data()}, dstate{dh.data(), dc.data()};
+  auto update = [&] {
+    for (int l = 0; l < L; ++l) {
+      layers[l].set_weights(P + layout.weight_ih(l).offset, P + layout.weight_hh(l).offset);
+      layers[l].forward(x[l + 1].data(), out, x[l].data(), zero, P + layout.bias(l).offset, ws[l].data(), T, B, s,
+                        scratch);
+    }
+    const size_t head_w = layout.slot("head.weight").offset;
+    head.forward(logits.data(), x[L].data(), P + head_w, static_cast<int>(TB), s, scratch);
+    head.backward(dx[L].data(), G + head_w, logits.data(), x[L].data(), P + head_w, static_cast<int>(TB), s, scratch);
+    for (int l = L - 1; l >= 0; --l)
+      layers[l].backward(dx[l].data(), dstate, G + layout.weight_ih(l).offset, G + layout.weight_hh(l).offset,
+                         G + layout.bias(l).offset, dx[l + 1].data(), zero, x[l].data(), zero, x[l + 1].data(), out,
+                         P + layout.bias(l).offset, ws[l].data(), T, B, s, scratch);
+  };
+  update();  // builds and caches the primitives of this shape
+  for (auto _ : state) update();
+  rate_counters(state, m, T, T, B);
+}
+
 // Forward only (evaluation): the state carried, no workspace, no gradient.
 void BM_Forward(benchmark::State& state, const Workload& w) {
   engine::Model model(w.model, 1);
@@ -74,6 +129,24 @@ void BM_Optimizer(benchmark::State& state, const Workload& w) {
   }
   state.counters["params"] = static_cast<double>(layout.size());
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(layout.size()) * 7 * 4);  // p, g, m, v read; p, m, v written
+}
+
+// Why the engine flushes denormals (engine/denormals.h): the same Adam step with every moment
+// denormal, as an unseen word's moments are 750-900 updates after its last occurrence, with the
+// flush on every thread (as a model sets it) and off.
+void BM_OptimizerDenormals(benchmark::State& state, const Workload& w, bool flush) {
+  engine::set_flush_denormals(flush);
+  const size_t n = engine::ParamLayout(w.model).size();
+  std::vector<float> params(n, 0.5f), grads(n, 0.0f), moments(engine::Optimizer::state_size(w.trainer.optimizer, n));
+  engine::Optimizer opt(w.trainer.optimizer, n, moments);
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::fill(moments.begin(), moments.end(), 1e-39f);
+    state.ResumeTiming();
+    opt.step(params, grads, 1.0, w.trainer.optimizer.lr);
+  }
+  engine::flush_denormals();  // back to the mode main() set
+  state.counters["params"] = static_cast<double>(n);
 }
 
 // The sgemm peak the table's "% of peak" refers to (oneDNN, 2048^3), and the bf16 matmul peak.
@@ -115,8 +188,14 @@ void register_all() {
       const std::string tail = w.name + "/" + engine::name(p);
       benchmark::RegisterBenchmark(("update/" + tail).c_str(), BM_Update, w)->UseRealTime()->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("forward/" + tail).c_str(), BM_Forward, w)->UseRealTime()->Unit(benchmark::kMillisecond);
-      if (p == Precision::f32)
-        benchmark::RegisterBenchmark(("optimizer/" + w.name).c_str(), BM_Optimizer, w)->UseRealTime()->Unit(benchmark::kMillisecond);
+      if (p != Precision::f32) continue;
+      benchmark::RegisterBenchmark(("optimizer/" + w.name).c_str(), BM_Optimizer, w)->UseRealTime()->Unit(benchmark::kMillisecond);
+      for (const bool flush : {true, false})
+        benchmark::RegisterBenchmark(("optimizer/" + w.name + "/denormal_moments/" + (flush ? "flushed" : "kept")).c_str(),
+                                     BM_OptimizerDenormals, w, flush)
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      if (w.model.head == engine::Head::every_step)  // the language models
+        benchmark::RegisterBenchmark(("library/" + w.name).c_str(), BM_Library, w)->UseRealTime()->Unit(benchmark::kMillisecond);
     }
   }
   // The grid: a token model (V = 1000, E = 128), one layer, Adam, every cell, T, B, H.
@@ -139,6 +218,7 @@ int main(int argc, char** argv) {
   tbptt::bench::register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  tbptt::engine::flush_denormals();  // as a model sets it: every benchmark runs in the engine's mode
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
