@@ -23,12 +23,11 @@ namespace tbptt::engine {
 
 inline constexpr unsigned kMxcsrFlushToZero = 0x8000, kMxcsrDenormalsAreZero = 0x0040;
 
-// On the calling thread and every thread of the OpenMP team (bench_engine turns it off to show
-// what it saves).
+// On every thread of the OpenMP team, the calling thread being its thread 0 (bench_engine turns
+// it off to show what it saves).
 inline void set_flush_denormals(bool on) {
 #if defined(__x86_64__)
   const unsigned mode = kMxcsrFlushToZero | kMxcsrDenormalsAreZero;
-  _mm_setcsr(on ? _mm_getcsr() | mode : _mm_getcsr() & ~mode);
 #pragma omp parallel num_threads(omp_get_max_threads())
   _mm_setcsr(on ? _mm_getcsr() | mode : _mm_getcsr() & ~mode);
 #else

@@ -127,7 +127,7 @@ engine::Shard SharedStep::reduce(std::span<float> grads, std::span<double> sums)
   // The round publishes this rank's gradient and returns once every rank's is written (x86 keeps
   // stores in order; the fence keeps the compiler from moving them past the call).
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  group_.allreduce_sum({}, sums);
+  group_.sum(sums);
   engine::sum_replicas(grads.data(), replicas_, shards_[rank]);
   return shards_[rank];
 }
