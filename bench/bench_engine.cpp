@@ -57,8 +57,9 @@ void BM_Update(benchmark::State& state, const Workload& w) {
   state.counters["opt_ms"] = Counter(opt * 1e3, Counter::kAvgIterations);
 }
 
-// The ceiling oneDNN sets: only the update's library calls, the recurrent layers' forward and
-// backward (oneDNN's RNN primitives, the weight reorders) and the head's three GEMMs, on the
+// The ceiling oneDNN's RNN primitive sets: only the update's library calls, the recurrent layers'
+// forward and backward (oneDNN's RNN primitives, the weight reorders; not tbptt's GEMM LSTM, which
+// update/ runs by default) and the head's three GEMMs, on the
 // workload's shapes, with the same FLOP count as update/. What update/ spends beyond this is
 // tbptt's own code: embedding, softmax cross-entropy, zeroing, gradient norm, Adam.
 void BM_Library(benchmark::State& state, const Workload& w) {
@@ -80,7 +81,7 @@ void BM_Library(benchmark::State& state, const Workload& w) {
     x[l].grow(TB * width), dx[l].grow(TB * width);
     std::fill_n(x[l].data(), TB * width, 0.1f);
     if (l == L) break;
-    layers.emplace_back(e, m.cell, width, H, Precision::f32);
+    layers.emplace_back(e, m.cell, width, H, Precision::f32, engine::LstmKernel::primitive);
     ws[l].grow(layers[l].workspace_bytes(T, B));
     scratch.get(layers[l].scratchpad_bytes(T, B));
   }
@@ -187,6 +188,12 @@ void register_all() {
     for (const Workload& w : workloads(p)) {
       const std::string tail = w.name + "/" + engine::name(p);
       benchmark::RegisterBenchmark(("update/" + tail).c_str(), BM_Update, w)->UseRealTime()->Unit(benchmark::kMillisecond);
+      if (p == Precision::f32) {  // the same update with the LSTM on oneDNN's RNN primitive
+        Workload onednn = w;
+        onednn.model.lstm_kernel = engine::LstmKernel::primitive;
+        benchmark::RegisterBenchmark(("update/" + tail + "_rnn_primitive").c_str(), BM_Update, onednn)
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      }
       benchmark::RegisterBenchmark(("forward/" + tail).c_str(), BM_Forward, w)->UseRealTime()->Unit(benchmark::kMillisecond);
       if (p != Precision::f32) continue;
       benchmark::RegisterBenchmark(("optimizer/" + w.name).c_str(), BM_Optimizer, w)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -4,6 +4,7 @@
 
 #include "common/check.h"
 #include "engine/bound_primitive.h"
+#include "engine/sgemm.h"
 
 namespace tbptt::engine {
 
@@ -12,14 +13,8 @@ using dt = memory::data_type;
 
 namespace {
 
-// Row-major sgemm (oneDNN's, threaded by OpenMP): C = op(A) * op(B) + beta * C.
-void sgemm(char ta, char tb, int M, int N, int K, const void* A, int lda, const void* B, int ldb, float* C, int ldc) {
-  const auto status = dnnl::sgemm(ta, tb, M, N, K, 1.0f, static_cast<const float*>(A), lda,
-                                  static_cast<const float*>(B), ldb, 0.0f, C, ldc);
-  TBPTT_CHECK(status == dnnl::status::success, "dnnl::sgemm rejected its arguments");
-}
-
 void set(const memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p)); }
+const float* f32(const void* p) { return static_cast<const float*>(p); }
 
 // C [rows][cols] f32 = A [rows][inner] * B [inner][cols], A and B bf16 views given by strides.
 struct Product {
@@ -73,15 +68,15 @@ size_t Linear::scratchpad_bytes(int M) {
 }
 
 void Linear::forward(float* out, const void* in, const void* weight, int M, dnnl::stream& s, Scratchpad& scratch) {
-  if (precision_ == Precision::f32) return sgemm('N', 'T', M, N_, K_, in, K_, weight, K_, out, N_);
+  if (precision_ == Precision::f32) return sgemm('N', 'T', M, N_, K_, f32(in), K_, f32(weight), K_, 0.0f, out, N_);
   shape(M).forward.run(out, in, weight, s, scratch);
 }
 
 void Linear::backward(float* din, float* dweight, const void* dout, const void* in, const void* weight, int M,
                       dnnl::stream& s, Scratchpad& scratch) {
   if (precision_ == Precision::f32) {
-    sgemm('N', 'N', M, K_, N_, dout, N_, weight, K_, din, K_);
-    sgemm('T', 'N', N_, K_, M, dout, N_, in, K_, dweight, K_);
+    sgemm('N', 'N', M, K_, N_, f32(dout), N_, f32(weight), K_, 0.0f, din, K_);
+    sgemm('T', 'N', N_, K_, M, f32(dout), N_, f32(in), K_, 0.0f, dweight, K_);
     return;
   }
   Shape& sh = shape(M);

@@ -1,14 +1,15 @@
 // estimate_memory: what a training window needs, as reserved and as resident memory.
 //
-// Reserved sizes come from oneDNN's primitive descriptors. Resident sizes cannot: oneDNN's RNN
-// reserves room for every variant of its algorithm and writes only part of it (measured here with
-// oneDNN 2.6: f32 LSTM 48% of the workspace and 20% of the scratchpad, bf16 LSTM 52% of the
-// workspace). So the resident fraction is measured: each layer runs one training forward and
-// backward, then one inference forward, over a short window (the same B, I, H, cell and precision)
-// on buffers whose pages are released first (madvise MADV_DONTNEED); mincore then counts the pages
-// oneDNN wrote. Reserved and written bytes both grow linearly with T: the fraction carries over.
-// They grow with B, I and H too, so the probe runs at most 32 rows and widths of at most 256 (the
-// fractions differ by a few percent from a full-size probe), and its results are remembered:
+// Reserved sizes come from the layers' own queries (oneDNN's primitive descriptors). Resident
+// sizes cannot: oneDNN's RNN reserves room for every variant of its algorithm and writes only part
+// of it (measured here with oneDNN 2.6: f32 LSTM 48% of the workspace and 20% of the scratchpad,
+// bf16 LSTM 52% of the workspace; tbptt's GEMM LSTM writes all of its own). So the resident
+// fraction is measured: each layer runs one training forward and backward, then one inference
+// forward, over a short window (the same B, I, H, cell and precision) on buffers whose pages are
+// released first (madvise MADV_DONTNEED); mincore then counts the pages the layer wrote. Reserved
+// and written bytes both grow linearly with T: the fraction carries over. They grow with B, I and
+// H too, so the probe runs at most 32 rows and widths of at most 256 (the fractions differ by a
+// few percent from a full-size probe), and its results are remembered:
 // `tbptt plan` over a large sweep, or of a huge model, stays fast and small.
 
 #include <omp.h>
@@ -57,9 +58,9 @@ struct Resident {
 
 // The fractions for one layer, from a kProbeSteps-step window of B rows. Windows whose reserved
 // buffers span only a few pages cannot be measured to a useful precision: assume all written.
-Resident probe(Cell cell, int I, int H, Precision precision, int B) {
+Resident probe(Cell cell, int I, int H, Precision precision, LstmKernel kernel, int B) {
   const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
-  RecurrentLayer layer(cpu, cell, I, H, precision);
+  RecurrentLayer layer(cpu, cell, I, H, precision, kernel);
   const int T = kProbeSteps, G = gates(cell);
   const size_t act = precision == Precision::bf16 ? sizeof(bfloat16) : sizeof(float);
   const size_t ws_bytes = layer.workspace_bytes(T, B), pad_bytes = layer.scratchpad_bytes(T, B);
@@ -97,14 +98,15 @@ Resident probe(Cell cell, int I, int H, Precision precision, int B) {
 }
 
 // probe() at (at most) the probe's size, once per process for each distinct layer.
-Resident resident_fractions(Cell cell, int I, int H, Precision precision, int B) {
+Resident resident_fractions(Cell cell, int I, int H, Precision precision, LstmKernel kernel, int B) {
   static std::mutex mutex;
-  static std::map<std::tuple<Cell, int, int, Precision, int>, Resident> known;
-  const auto key = std::make_tuple(cell, std::min(I, kProbeWidth), std::min(H, kProbeWidth), precision, std::min(B, kProbeRows));
+  static std::map<std::tuple<Cell, int, int, Precision, LstmKernel, int>, Resident> known;
+  const auto key = std::make_tuple(cell, std::min(I, kProbeWidth), std::min(H, kProbeWidth), precision, kernel,
+                                   std::min(B, kProbeRows));
   const std::lock_guard<std::mutex> lock(mutex);
   const auto it = known.find(key);
   if (it != known.end()) return it->second;
-  return known[key] = probe(cell, std::get<1>(key), std::get<2>(key), precision, std::get<4>(key));
+  return known[key] = probe(cell, std::get<1>(key), std::get<2>(key), precision, kernel, std::get<5>(key));
 }
 
 // One layer's oneDNN buffers for a (T, B) window, reserved and resident. Remembered: layers 1..L-1
@@ -115,17 +117,17 @@ struct LayerBytes {
   double workspace_resident, scratchpad_resident, inference_scratchpad_resident;
 };
 
-LayerBytes layer_bytes(Cell cell, int I, int H, Precision precision, int T, int B) {
+LayerBytes layer_bytes(Cell cell, int I, int H, Precision precision, LstmKernel kernel, int T, int B) {
   static std::mutex mutex;
-  static std::map<std::tuple<Cell, int, int, Precision, int, int>, LayerBytes> known;
-  const auto key = std::make_tuple(cell, I, H, precision, T, B);
+  static std::map<std::tuple<Cell, int, int, Precision, LstmKernel, int, int>, LayerBytes> known;
+  const auto key = std::make_tuple(cell, I, H, precision, kernel, T, B);
   {
     const std::lock_guard<std::mutex> lock(mutex);
     const auto it = known.find(key);
     if (it != known.end()) return it->second;
   }
-  const Resident r = resident_fractions(cell, I, H, precision, B);
-  RecurrentLayer layer(dnnl::engine(dnnl::engine::kind::cpu, 0), cell, I, H, precision);
+  const Resident r = resident_fractions(cell, I, H, precision, kernel, B);
+  RecurrentLayer layer(dnnl::engine(dnnl::engine::kind::cpu, 0), cell, I, H, precision, kernel);
   LayerBytes b{layer.workspace_bytes(T, B), layer.scratchpad_bytes(T, B), layer.weight_copy_bytes(T, B), 0, 0, 0};
   b.workspace_resident = r.workspace * static_cast<double>(b.workspace);
   b.scratchpad_resident = r.scratchpad * static_cast<double>(b.scratchpad);
@@ -154,7 +156,8 @@ MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
   m.activations = bytes;
   double pad_resident = 0, infer_resident = 0;
   for (int l = 0; l < config.layers; ++l) {
-    const LayerBytes b = layer_bytes(config.cell, config.layer_input(l), config.hidden, config.precision, T, B);
+    const LayerBytes b =
+        layer_bytes(config.cell, config.layer_input(l), config.hidden, config.precision, config.lstm_kernel, T, B);
     m.workspace += b.workspace;
     m.workspace_resident += static_cast<size_t>(b.workspace_resident);
     m.scratchpad = std::max(m.scratchpad, b.scratchpad);

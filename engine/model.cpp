@@ -46,7 +46,8 @@ Model::Model(const ModelConfig& config, uint64_t seed, std::span<float> storage)
   flush_denormals();
   layout_.initialize(params(), seed);
   for (int l = 0; l < config.layers; ++l)
-    layers_.emplace_back(dnnl_engine_, config.cell, config.layer_input(l), config.hidden, config.precision);
+    layers_.emplace_back(dnnl_engine_, config.cell, config.layer_input(l), config.hidden, config.precision,
+                         config.lstm_kernel);
   acts_.resize(config.layers + 1);
   dacts_.resize(config.layers + 1);
   const bool lstm = config.cell == Cell::lstm;

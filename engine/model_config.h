@@ -17,6 +17,10 @@ enum class Cell { lstm, gru, rnn_tanh };
 enum class Head { every_step, last_step };  // the head reads every step, or the last step of each window
 enum class Loss { cross_entropy, mse };
 enum class Precision { f32, bf16 };
+// How an f32 LSTM layer runs: on tbptt's GEMM cell (engine/gemm_lstm.h), or on oneDNN's RNN
+// primitive. The two compute the same function; the choice is for tests and benchmarks that
+// compare them, not a YAML setting. bf16 LSTMs always run on the primitive.
+enum class LstmKernel { gemm, primitive };
 
 struct ModelConfig {
   Cell cell = Cell::lstm;
@@ -30,6 +34,7 @@ struct ModelConfig {
   Loss loss = Loss::cross_entropy;
   double init_scale = 0;  // 0 = PyTorch's default init; s > 0 = uniform(-s, s) for every tensor
   Precision precision = Precision::f32;
+  LstmKernel lstm_kernel = LstmKernel::gemm;
 
   bool token_input() const { return vocab > 0; }
   int input_width() const { return token_input() ? embedding : input; }  // I of layer 0

@@ -22,17 +22,7 @@ struct RecurrentLayer::Shape {
   memory dsrc, dsrc_h, dsrc_c, dw_ih, dw_hh, dbias, ddst, ddst_h, ddst_c;
   memory scratch_train, scratch_infer, scratch_bwd;
   // The weight copies each primitive reads (ih, hh); none for an f32 forward, which reads in place.
-  WeightCopy *train_w[2] = {}, *infer_w[2] = {}, *bwd_w[2] = {};
-};
-
-// The weights in one layout a primitive wants, copied from the f32 ldigo parameters at most once
-// per pass (stale after set_weights). Shapes share copies of equal layout: oneDNN picks the same
-// for every shape of an LSTM, but its reference GRU may not (e.g. inference vs training).
-struct RecurrentLayer::WeightCopy {
-  const memory* user;  // user_ih_ or user_hh_
-  memory mem;
-  BoundPrimitive reorder;  // user (f32 ldigo) -> mem
-  bool stale = true;
+  WeightCopies::Copy *train_w[2] = {}, *infer_w[2] = {}, *bwd_w[2] = {};
 };
 
 namespace {
@@ -104,8 +94,12 @@ Built build_cell(Cell cell, const dnnl::engine& e, bool training, const CellDesc
 
 }  // namespace
 
-RecurrentLayer::RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H, Precision precision)
-    : engine_(engine), cell_(cell), I_(I), H_(H), precision_(precision) {}
+RecurrentLayer::RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H, Precision precision,
+                               LstmKernel kernel)
+    : engine_(engine), cell_(cell), I_(I), H_(H), precision_(precision), copies_(engine) {
+  if (cell == Cell::lstm && precision == Precision::f32 && kernel == LstmKernel::gemm)
+    gemm_ = std::make_unique<GemmLstm>(engine, I, H);
+}
 
 RecurrentLayer::~RecurrentLayer() = default;
 RecurrentLayer::RecurrentLayer(RecurrentLayer&&) noexcept = default;
@@ -154,9 +148,10 @@ void RecurrentLayer::build(Shape& s, bool training) {
   const Built b = build_cell(cell_, engine_, training, d);
 
   if (!user_ih_) user_ih_ = unbound(ldigo_ih, engine_), user_hh_ = unbound(ldigo_hh, engine_);
-  WeightCopy* fwd_w[2] = {bf16 ? &copy_for(user_ih_, b.fwd_ih) : nullptr, bf16 ? &copy_for(user_hh_, b.fwd_hh) : nullptr};
+  WeightCopies::Copy* fwd_w[2] = {bf16 ? &copies_.of(user_ih_, b.fwd_ih) : nullptr,
+                                  bf16 ? &copies_.of(user_hh_, b.fwd_hh) : nullptr};
   if (!bf16) TBPTT_CHECK(b.fwd_ih == ldigo_ih && b.fwd_hh == ldigo_hh, "f32 forward must read the weights as stored");
-  auto weights = [&](WeightCopy* copy, const memory& user) { return copy ? copy->mem : user; };
+  auto weights = [&](WeightCopies::Copy* copy, const memory& user) { return copy ? copy->mem : user; };
 
   const bool lstm = cell_ == Cell::lstm;
   std::unordered_map<int, memory> fwd = {{DNNL_ARG_SRC_LAYER, s.src},
@@ -179,7 +174,7 @@ void RecurrentLayer::build(Shape& s, bool training) {
   fwd[DNNL_ARG_WORKSPACE] = s.ws;
   std::unordered_map<int, memory> bwd = fwd;  // backward reads every forward argument ...
   fwd[DNNL_ARG_SCRATCHPAD] = s.scratch_train;
-  s.bwd_w[0] = &copy_for(user_ih_, b.bwd_ih), s.bwd_w[1] = &copy_for(user_hh_, b.bwd_hh);
+  s.bwd_w[0] = &copies_.of(user_ih_, b.bwd_ih), s.bwd_w[1] = &copies_.of(user_hh_, b.bwd_hh);
   bwd[DNNL_ARG_WEIGHTS_LAYER] = s.bwd_w[0]->mem;  // ... but the weights in its own layout
   bwd[DNNL_ARG_WEIGHTS_ITER] = s.bwd_w[1]->mem;
   bwd[DNNL_ARG_SCRATCHPAD] = s.scratch_bwd;
@@ -193,17 +188,6 @@ void RecurrentLayer::build(Shape& s, bool training) {
   s.bwd = BoundPrimitive(b.bwd, bwd);
 }
 
-RecurrentLayer::WeightCopy& RecurrentLayer::copy_for(const memory& user, const memory::desc& layout) {
-  for (const auto& c : copies_)
-    if (c->user == &user && c->mem.get_desc() == layout) return *c;
-  auto c = std::make_unique<WeightCopy>();
-  c->user = &user;
-  c->mem = memory(layout, engine_);
-  c->reorder = BoundPrimitive(dnnl::reorder(user, c->mem), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, c->mem}});
-  copies_.push_back(std::move(c));
-  return *copies_.back();
-}
-
 RecurrentLayer::Shape& RecurrentLayer::built(int T, int B, bool training) {
   Shape& s = shape(T, B);
   if (training && !s.fwd_train) build(s, true);
@@ -211,38 +195,42 @@ RecurrentLayer::Shape& RecurrentLayer::built(int T, int B, bool training) {
   return s;
 }
 
-size_t RecurrentLayer::workspace_bytes(int T, int B) { return built(T, B, true).ws.get_desc().get_size(); }
+size_t RecurrentLayer::workspace_bytes(int T, int B) {
+  if (gemm_) return gemm_->workspace_bytes(T, B);
+  return built(T, B, true).ws.get_desc().get_size();
+}
 
 size_t RecurrentLayer::scratchpad_bytes(int T, int B, bool training) {
+  if (gemm_) return gemm_->scratchpad_bytes(T, B, training);
   Shape& s = built(T, B, training);
   if (!training) return s.scratch_infer.get_desc().get_size();
   return std::max(s.scratch_train.get_desc().get_size(), s.scratch_bwd.get_desc().get_size());
 }
 
 size_t RecurrentLayer::weight_copy_bytes(int T, int B) {
+  if (gemm_) return gemm_->weight_copy_bytes(B);
   built(T, B, true);
-  size_t bytes = 0;
-  for (const auto& c : copies_) bytes += c->mem.get_desc().get_size();
-  return bytes;
+  return copies_.bytes();
 }
 
 void RecurrentLayer::set_weights(const float* w_ih, const float* w_hh) {
+  if (gemm_) return gemm_->set_weights(w_ih, w_hh);
   w_ih_ = w_ih, w_hh_ = w_hh;
-  for (const auto& c : copies_) c->stale = true;
+  copies_.set_stale();
 }
 
-void RecurrentLayer::refresh(WeightCopy* const (&copies)[2], dnnl::stream& strm) {
+void RecurrentLayer::refresh(WeightCopies::Copy* const (&copies)[2], dnnl::stream& strm) {
   TBPTT_CHECK(w_ih_ && w_hh_, "set_weights must come before the first pass");
   set(user_ih_, w_ih_), set(user_hh_, w_hh_);
-  for (WeightCopy* c : copies)
-    if (c && c->stale) {
-      c->reorder.execute(strm);
-      c->stale = false;
-    }
+  for (WeightCopies::Copy* c : copies) WeightCopies::refresh(c, strm);
 }
 
 void RecurrentLayer::forward(void* dst, StatePtr dst_state, const void* src, StatePtr src_state, const float* bias,
                              void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch) {
+  if (gemm_)
+    return gemm_->forward(static_cast<float*>(dst), static_cast<float*>(dst_state.h), dst_state.c,
+                          static_cast<const float*>(src), static_cast<const float*>(src_state.h), src_state.c, bias,
+                          workspace, T, B, strm, scratch);
   const bool training = workspace != nullptr;
   Shape& s = built(T, B, training);
   refresh(training ? s.train_w : s.infer_w, strm);
@@ -262,6 +250,11 @@ void RecurrentLayer::backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, fl
                               const float* ddst, StatePtr ddst_state, const void* src, StatePtr src_state,
                               const void* dst, StatePtr dst_state, const float* bias, void* workspace, int T, int B,
                               dnnl::stream& strm, Scratchpad& scratch) {
+  if (gemm_)
+    return gemm_->backward(dsrc, static_cast<float*>(dsrc_state.h), dsrc_state.c, dw_ih, dw_hh, dbias, ddst,
+                           static_cast<const float*>(ddst_state.h), ddst_state.c, static_cast<const float*>(src),
+                           static_cast<const float*>(src_state.h), src_state.c, static_cast<const float*>(dst),
+                           workspace, T, B, strm, scratch);
   Shape& s = built(T, B, true);
   refresh(s.bwd_w, strm);
   set(s.src, src), set(s.src_h, src_state.h), set(s.bias, bias), set(s.dst, dst), set(s.dst_h, dst_state.h);

@@ -17,6 +17,9 @@
 // copy; bf16 forward and backward each need a bf16 copy in a blocked layout that oneDNN chooses
 // (the same for every shape of an LSTM; copies are shared by layout).
 // Backward ACCUMULATES into the weight gradients and OVERWRITES the diff_src buffers.
+//
+// An f32 LSTM runs on tbptt's GEMM cell instead (engine/gemm_lstm.h) unless LstmKernel::primitive
+// is asked for: the same function, with the same arguments, on faster products.
 
 #include <dnnl.hpp>
 #include <map>
@@ -24,7 +27,9 @@
 #include <vector>
 
 #include "engine/buffer.h"
+#include "engine/gemm_lstm.h"
 #include "engine/model_config.h"
+#include "engine/weight_copies.h"
 
 namespace tbptt::engine {
 
@@ -37,7 +42,8 @@ struct StatePtr {
 
 class RecurrentLayer {
  public:
-  RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H, Precision precision);
+  RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H, Precision precision,
+                 LstmKernel kernel = LstmKernel::gemm);
   ~RecurrentLayer();
   RecurrentLayer(RecurrentLayer&&) noexcept;
 
@@ -59,13 +65,11 @@ class RecurrentLayer {
                 const float* bias, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
 
  private:
-  struct Shape;       // primitives and memory objects of one (T, B)
-  struct WeightCopy;  // the weights in one layout a primitive wants
+  struct Shape;  // primitives and memory objects of one (T, B)
   Shape& shape(int T, int B);
   Shape& built(int T, int B, bool training);  // the shape with its training or inference primitives
   void build(Shape& s, bool training);
-  WeightCopy& copy_for(const dnnl::memory& user, const dnnl::memory::desc& layout);
-  void refresh(WeightCopy* const (&copies)[2], dnnl::stream& s);  // reorder the stale ones
+  void refresh(WeightCopies::Copy* const (&copies)[2], dnnl::stream& s);  // reorder the stale ones
 
   dnnl::engine engine_;
   Cell cell_;
@@ -73,7 +77,8 @@ class RecurrentLayer {
   Precision precision_;
   std::map<std::pair<int, int>, std::unique_ptr<Shape>> shapes_;
   dnnl::memory user_ih_, user_hh_;  // views of the f32 weights as stored (handles from set_weights)
-  std::vector<std::unique_ptr<WeightCopy>> copies_;  // one per layout the primitives chose
+  WeightCopies copies_;  // one per layout the primitives chose
+  std::unique_ptr<GemmLstm> gemm_;  // set: the layer is an f32 LSTM on GEMMs, no primitive is built
   const float* w_ih_ = nullptr;
   const float* w_hh_ = nullptr;
 };

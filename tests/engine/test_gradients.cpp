@@ -2,7 +2,8 @@
 // central finite differences of the double-precision reference, to 1e-4 relative per tensor, for
 // each cell, 1 and 2 layers, every_step and last_step heads, cross-entropy and MSE. The window has
 // an overlap (new_from > 0) and is cut into two chunks (0 < carry_from < T), so the TBPTT
-// machinery itself is under test, not just one oneDNN call.
+// machinery itself is under test, not just one oneDNN call. The f32 LSTM is checked on both of its
+// kernels: tbptt's GEMM cell (the default) and oneDNN's RNN primitive.
 
 #include <gtest/gtest.h>
 
@@ -18,11 +19,14 @@ struct Case {
   int layers;
   Head head;
   Loss loss;
+  LstmKernel kernel = LstmKernel::gemm;
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   const Case& c = info.param;
-  return std::string(name(c.cell)) + "_L" + std::to_string(c.layers) + "_" + name(c.head) + "_" + name(c.loss);
+  const std::string kernel = c.cell == Cell::lstm && c.kernel == LstmKernel::primitive ? "_primitive" : "";
+  return std::string(name(c.cell)) + kernel + "_L" + std::to_string(c.layers) + "_" + name(c.head) + "_" +
+         name(c.loss);
 }
 
 ModelConfig tiny(const Case& c) {
@@ -32,6 +36,7 @@ ModelConfig tiny(const Case& c) {
   m.hidden = 4;
   m.head = c.head;
   m.loss = c.loss;
+  m.lstm_kernel = c.kernel;
   if (c.loss == Loss::cross_entropy) {  // token LM: embedding in, classes out
     m.vocab = 5, m.embedding = 3, m.outputs = 5;
   } else {                              // regression: dense features in, values out
@@ -88,7 +93,10 @@ std::vector<Case> all_cases() {
   for (Cell cell : {Cell::lstm, Cell::gru, Cell::rnn_tanh})
     for (int layers : {1, 2})
       for (Head head : {Head::every_step, Head::last_step})
-        for (Loss loss : {Loss::cross_entropy, Loss::mse}) cases.push_back({cell, layers, head, loss});
+        for (Loss loss : {Loss::cross_entropy, Loss::mse}) {
+          cases.push_back({cell, layers, head, loss});
+          if (cell == Cell::lstm) cases.push_back({cell, layers, head, loss, LstmKernel::primitive});
+        }
   return cases;
 }
 

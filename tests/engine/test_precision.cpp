@@ -1,4 +1,5 @@
-// The engine's reduced-precision arithmetic: the softmax's polynomial exp, and `model.precision:
+// The engine's reduced-precision arithmetic: the softmax's polynomial exp, the LSTM's sigmoid and
+// tanh built on it, and `model.precision:
 // bf16` (bf16 activations and weights, f32 master weights, gradients and sums), which must train
 // like f32 within a measured tolerance, and refuse clearly on a CPU without AVX512-BF16.
 
@@ -26,6 +27,26 @@ TEST(Precision, ExpWithinOneUlpOfStdExp) {
   EXPECT_EQ(exp_nonpositive(0.0f), 1.0f);
   EXPECT_EQ(exp_nonpositive(-88.0f), 0.0f);
   EXPECT_EQ(exp_nonpositive(-INFINITY), 0.0f);  // a masked logit
+}
+
+TEST(Precision, SigmoidAndTanhWithinTheirStatedErrors) {
+  double sigmoid_abs = 0, sigmoid_rel = 0, tanh_abs = 0, tanh_rel = 0;
+  for (int i = -2'000'000; i <= 2'000'000; ++i) {
+    const float x = 20.0f * static_cast<float>(i) / 2e6f;  // every gate's working range and beyond
+    const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(x))), t = std::tanh(static_cast<double>(x));
+    const double es = std::abs(sigmoid(x) - s), et = std::abs(tanh_approx(x) - t);
+    sigmoid_abs = std::max(sigmoid_abs, es), sigmoid_rel = std::max(sigmoid_rel, es / s);
+    tanh_abs = std::max(tanh_abs, et);
+    if (t != 0) tanh_rel = std::max(tanh_rel, et / std::abs(t));
+  }
+  EXPECT_LT(sigmoid_abs, 1e-7);
+  EXPECT_LT(sigmoid_rel, 2.5e-7);
+  EXPECT_LT(tanh_abs, 1e-7);
+  EXPECT_LT(tanh_rel, 4e-7);  // the polynomial below |x| = 1/16 keeps tiny inputs exact to a few ulp
+  EXPECT_EQ(tanh_approx(1e-30f), 1e-30f);
+  EXPECT_EQ(sigmoid(-200.0f), 0.0f);  // saturated, not NaN
+  EXPECT_EQ(sigmoid(200.0f), 1.0f);
+  EXPECT_EQ(tanh_approx(-200.0f), -1.0f);
 }
 
 // A stream with something to learn: each row walks a Markov chain in which every token has
