@@ -22,8 +22,6 @@
 #include "bench/workloads.h"
 #include "engine/bf16.h"
 #include "engine/denormals.h"
-#include "engine/linear.h"
-#include "engine/recurrent_layer.h"
 
 namespace tbptt::bench {
 namespace {
@@ -55,58 +53,6 @@ void BM_Update(benchmark::State& state, const Workload& w) {
   state.counters["fwd_ms"] = Counter(fwd * 1e3, Counter::kAvgIterations);
   state.counters["bwd_ms"] = Counter(bwd * 1e3, Counter::kAvgIterations);
   state.counters["opt_ms"] = Counter(opt * 1e3, Counter::kAvgIterations);
-}
-
-// The ceiling oneDNN's RNN primitive sets: only the update's library calls, the recurrent layers'
-// forward and backward (oneDNN's RNN primitives, the weight reorders; not tbptt's GEMM LSTM, which
-// update/ runs by default) and the head's three GEMMs, on the
-// workload's shapes, with the same FLOP count as update/. What update/ spends beyond this is
-// tbptt's own code: embedding, softmax cross-entropy, zeroing, gradient norm, Adam.
-void BM_Library(benchmark::State& state, const Workload& w) {
-  const engine::ModelConfig& m = w.model;
-  const int T = w.T, B = w.B, L = m.layers, H = m.hidden, V = m.outputs;
-  const size_t TB = static_cast<size_t>(T) * B;
-  const engine::ParamLayout layout(m);
-  std::vector<float> params(layout.size()), grads(layout.size(), 0.0f);
-  layout.initialize(params, 1);
-  const dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  dnnl::stream s(e);
-  engine::Scratchpad scratch;
-  std::vector<engine::RecurrentLayer> layers;
-  std::vector<engine::Buffer<float>> x(L + 1), dx(L + 1);  // 64-byte aligned, as the model's
-  std::vector<engine::Buffer<char>> ws(L);
-  std::vector<float> h(static_cast<size_t>(B) * H, 0.0f), c(h), h_out(h), c_out(h), dh(h), dc(h);
-  for (int l = 0; l <= L; ++l) {
-    const int width = l == 0 ? m.input_width() : H;
-    x[l].grow(TB * width), dx[l].grow(TB * width);
-    std::fill_n(x[l].data(), TB * width, 0.1f);
-    if (l == L) break;
-    layers.emplace_back(e, m.cell, width, H, Precision::f32, engine::LstmKernel::primitive);
-    ws[l].grow(layers[l].workspace_bytes(T, B));
-    scratch.get(layers[l].scratchpad_bytes(T, B));
-  }
-  engine::Linear head(e, Precision::f32, H, V);
-  std::vector<float> logits(TB * V, 1e-3f);
-  const float* P = params.data();
-  float* G = grads.data();
-  const engine::StatePtr zero{h.data(), c.data()}, out{h_out.data(), c_out.data()}, dstate{dh.data(), dc.data()};
-  auto update = [&] {
-    for (int l = 0; l < L; ++l) {
-      layers[l].set_weights(P + layout.weight_ih(l).offset, P + layout.weight_hh(l).offset);
-      layers[l].forward(x[l + 1].data(), out, x[l].data(), zero, P + layout.bias(l).offset, ws[l].data(), T, B, s,
-                        scratch);
-    }
-    const size_t head_w = layout.slot("head.weight").offset;
-    head.forward(logits.data(), x[L].data(), P + head_w, static_cast<int>(TB), s, scratch);
-    head.backward(dx[L].data(), G + head_w, logits.data(), x[L].data(), P + head_w, static_cast<int>(TB), s, scratch);
-    for (int l = L - 1; l >= 0; --l)
-      layers[l].backward(dx[l].data(), dstate, G + layout.weight_ih(l).offset, G + layout.weight_hh(l).offset,
-                         G + layout.bias(l).offset, dx[l + 1].data(), zero, x[l].data(), zero, x[l + 1].data(), out,
-                         P + layout.bias(l).offset, ws[l].data(), T, B, s, scratch);
-  };
-  update();  // builds and caches the primitives of this shape
-  for (auto _ : state) update();
-  rate_counters(state, m, T, T, B);
 }
 
 // Forward only (evaluation): the state carried, no workspace, no gradient.
@@ -201,8 +147,6 @@ void register_all() {
         benchmark::RegisterBenchmark(("optimizer/" + w.name + "/denormal_moments/" + (flush ? "flushed" : "kept")).c_str(),
                                      BM_OptimizerDenormals, w, flush)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
-      if (w.model.head == engine::Head::every_step)  // the language models
-        benchmark::RegisterBenchmark(("library/" + w.name).c_str(), BM_Library, w)->UseRealTime()->Unit(benchmark::kMillisecond);
     }
   }
   // The grid: a token model (V = 1000, E = 128), one layer, Adam, every cell, T, B, H.

@@ -4,8 +4,8 @@
 1. The machine's peaks: oneDNN sgemm 2048^3 (and bf16 matmul) at each thread count.
 2. Each workload of bench/workloads.h at each thread count, tbptt (f32, bf16) and PyTorch (f32)
    measured alternately, --reps times, each repetition beside a fresh peak; medians side by side.
-   For the language models also the update's oneDNN calls alone (library/<w>): the ceiling that
-   oneDNN 2.6's primitives and sgemm set for the f32 update.
+   The f32 update also with its LSTM on oneDNN's RNN primitive (update/<w>/f32_rnn_primitive)
+   instead of tbptt's GEMM cell, in the same repetition: what the GEMM cell gains.
 3. Data parallelism: bench_allreduce on 1 rank and on 2 ranks (1 thread each), alternately.
 
 Timings taken while other processes run are rough: the load average is printed with the table.
@@ -21,7 +21,6 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = ["seed_lm", "seed_regressor", "char_lm"]
-LIBRARY = {"seed_lm", "char_lm"}  # bench_engine's library/<w>: the update's oneDNN calls alone
 
 
 def load():
@@ -84,15 +83,15 @@ def main():
     min_time = "--benchmark_min_time=%g" % args.seconds
     for w in workloads:
         for t in threads:
-            runs = {"f32": [], "bf16": [], "torch": [], "peak": [], "library": []}
+            runs = {"f32": [], "bf16": [], "torch": [], "peak": [], "primitive": []}
             for _ in range(args.reps):
                 # The peaks again, beside this repetition: the machine's speed drifts by 10% over
                 # minutes, so % of peak pairs each measurement with the peak taken next to it.
                 runs["peak"].append(gbench(engine_bin, "^peak/", t))
                 for p in (["f32", "bf16"] if has_bf16 else ["f32"]):
                     runs[p].append(entry(gbench(engine_bin, f"^update/{w}/{p}/", t, [min_time]), "update/"))
-                if w in LIBRARY:
-                    runs["library"].append(entry(gbench(engine_bin, f"^library/{w}/", t, [min_time]), "library/"))
+                runs["primitive"].append(
+                    entry(gbench(engine_bin, f"^update/{w}/f32_rnn_primitive/", t, [min_time]), "update/"))
                 env = dict(os.environ)
                 out = subprocess.run([sys.executable, peer, "--workload", w, "--threads", str(t),
                                       "--seconds", str(args.seconds)], env=env, check=True,
@@ -112,9 +111,9 @@ def main():
                 row["ratio"] = row["tokens_per_s"] / torch_tps
                 row["pct_peak"] = 100 * med([b["GFLOP/s"] / entry(pk, peak)["GFLOP/s"] for b, pk in zip(runs[p], runs["peak"])])
                 row["peak_gflops"] = med([entry(pk, peak)["GFLOP/s"] for pk in runs["peak"]])
-                if p == "f32" and runs["library"]:
-                    row["library_pct_peak"] = 100 * med([b["GFLOP/s"] / entry(pk, peak)["GFLOP/s"]
-                                                         for b, pk in zip(runs["library"], runs["peak"])])
+                if p == "f32":  # per repetition, GEMM cell over RNN primitive, then the median
+                    row["primitive_tokens_per_s"] = med([b["tokens/s"] for b in runs["primitive"]])
+                    row["vs_primitive"] = med([a["tokens/s"] / b["tokens/s"] for a, b in zip(runs[p], runs["primitive"])])
                 results["rows"].append(row)
                 print(f"  {w} {p} {t}T: {row['tokens_per_s']:.0f} tokens/s vs PyTorch {torch_tps:.0f} "
                       f"({row['ratio']:.2f}x), {row['gflops']:.0f} GFLOP/s = {row['pct_peak']:.0f}% of peak", flush=True)
@@ -141,16 +140,16 @@ def main():
           f"load average {results['load_start']} at start, {results['load_end']} at end)")
     print(f"PyTorch BLAS: {results['rows'][0]['torch_blas']}")
     print(f"{'config':<16}{'prec':<6}{'thr':>4}{'tbptt tok/s':>13}{'PyTorch tok/s':>15}{'ratio':>7}"
-          f"{'GFLOP/s':>9}{'% peak':>8}{'oneDNN':>8}  {'fwd/bwd/opt ms':>16}")
+          f"{'GFLOP/s':>9}{'% peak':>8}{'vs RNN':>8}  {'fwd/bwd/opt ms':>16}")
     for r in results["rows"]:
         parts = "/".join(f"{r['parts_ms'][k]:.1f}" for k in ("fwd_ms", "bwd_ms", "opt_ms"))
-        lib = f"{r['library_pct_peak']:.0f}%" if "library_pct_peak" in r else "-"
+        lib = f"{r['vs_primitive']:.2f}x" if "vs_primitive" in r else "-"
         print(f"{r['workload']:<16}{r['precision']:<6}{r['threads']:>4}{r['tokens_per_s']:>13.0f}"
               f"{r['torch_tokens_per_s']:>15.0f}{r['ratio']:>7.2f}{r['gflops']:>9.0f}{r['pct_peak']:>7.0f}%{lib:>8}  {parts:>16}")
     print("% peak: median over the repetitions of GFLOP/s over the peak measured in the same repetition (sgemm 2048^3\n"
-          "for f32 rows, bf16 matmul 2048^3 for bf16 rows, same thread count). oneDNN: the same for the update's\n"
-          "oneDNN calls alone (bench_engine library/<w>: RNN primitives, weight reorders, the head's sgemm), the\n"
-          "ceiling for the f32 update. The peaks at the start:")
+          "for f32 rows, bf16 matmul 2048^3 for bf16 rows, same thread count). vs RNN: median over the repetitions\n"
+          "of tokens/s over the same update with its LSTM on oneDNN's RNN primitive (update/<w>/f32_rnn_primitive)\n"
+          "instead of tbptt's GEMM cell, measured beside it. The peaks at the start:")
     for t, p in results["peaks"].items():
         print(f"  {t} thread(s): sgemm {p['sgemm']:.0f} GFLOP/s, bf16 matmul {p['bf16_matmul']:.0f} GFLOP/s")
     one = results["peaks"].get(1, {}).get("sgemm", 0)
