@@ -21,9 +21,9 @@ namespace {
 void set(const memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p)); }
 size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-// The elementwise work of one step, split across threads by batch row. (Split by hidden unit
-// instead, as the bias gradient would have liked, the backward loop ran 3x slower at 2 threads
-// than by rows: each thread then streams half of every one of its eight rows' arrays.)
+// The elementwise work of one step, split across threads by batch row, each thread streaming
+// whole rows. (Split by hidden unit instead, which the bias gradient would have liked, the
+// backward loop took 3x as long at 2 threads on the char-LM's shapes; we did not pin down why.)
 // Both repeat the loop nest rather than share it through a lambda, which would not be compiled
 // for the vector ISA of the clone that calls it (simd.h).
 

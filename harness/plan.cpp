@@ -22,8 +22,9 @@ constexpr int64_t kRunRuntimeBytes = 27 << 20;
 
 // Peak resident bytes of one rank: the process as it stands (libraries) + the run's runtime
 // (above) + parameters, gradients and optimizer moments, and a checkpoint of them + the weight
-// copies oneDNN computes with + the training window's oneDNN workspace, as much of it as oneDNN
-// writes (estimate_memory probes it: about half of what it reserves) + the largest window's
+// copies the layers compute with + the training window's workspace, as much of it as the layers
+// write (estimate_memory probes it: oneDNN's primitive writes about half of what it reserves,
+// the GEMM LSTM all of it) + the largest window's
 // activations and scratchpad (training, or an evaluation window in inference; the model's buffers
 // serve both) + a text corpus held as int32 tokens (generated sources hold nothing).
 int64_t predict_peak(const RunSettings& s, const data::Dataset& dataset, int64_t baseline) {
