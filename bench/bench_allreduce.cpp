@@ -3,6 +3,9 @@
 //   data_parallel/<workload>  the whole update on P ranks x B/P rows, gradients averaged through the
 //                             harness's RankGroup (exactly what `tbptt run` does); with -np 1 it is
 //                             the one-rank baseline of the same global batch
+//   data_parallel_rnn_primitive/<workload>  the same with the LSTM on oneDNN's RNN primitive
+//                             instead of tbptt's GEMM cell (the cell speeds up 1 rank x B rows
+//                             more than P ranks x B/P rows, which lowers its speedup)
 // Every rank runs every iteration (collectives); an iteration's time is the slowest rank's
 // (UseManualTime with MPI_MAX), and only rank 0 reports: the others get a silent reporter and
 // their --benchmark_out is stripped. Iteration counts are fixed so every rank agrees on them.
@@ -105,6 +108,10 @@ int main(int argc, char** argv) {
       if (w.name == name) iters = count;
     benchmark::RegisterBenchmark(("allreduce/" + w.name).c_str(), BM_Allreduce, w)->UseManualTime()->Iterations(50)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("data_parallel/" + w.name).c_str(), BM_DataParallel, w)->UseManualTime()->Iterations(iters)->Unit(benchmark::kMillisecond);
+    Workload onednn = w;
+    onednn.model.lstm_kernel = tbptt::engine::LstmKernel::primitive;
+    benchmark::RegisterBenchmark(("data_parallel_rnn_primitive/" + w.name).c_str(), BM_DataParallel, onednn)
+        ->UseManualTime()->Iterations(iters)->Unit(benchmark::kMillisecond);
   }
   benchmark::Initialize(&n, args.data());
   if (rank == 0) {

@@ -129,9 +129,15 @@ def main():
         share = med([entry(r, "data_parallel/" + w)["allreduce_share"] for r in dp[2]])
         ar_ms = med([entry(r, "allreduce/" + w)["real_time"] for r in dp[2]])
         mb = entry(dp[2][0], "allreduce/" + w)["MB"]
+        # The same with the LSTM on oneDNN's RNN primitive: the GEMM cell's gain differs at B and B/2.
+        prim1 = [entry(r, "data_parallel_rnn_primitive/" + w)["tokens/s"] for r in dp[1]]
+        prim2 = [entry(r, "data_parallel_rnn_primitive/" + w)["tokens/s"] for r in dp[2]]
         results["data_parallel"][w] = {"one_rank_tokens_per_s": one, "two_rank_tokens_per_s": two,
                                        "speedup": two / one, "allreduce_share": share,
-                                       "allreduce_ms": ar_ms, "gradient_MB": mb}
+                                       "allreduce_ms": ar_ms, "gradient_MB": mb,
+                                       "rnn_primitive_one_rank_tokens_per_s": med(prim1),
+                                       "rnn_primitive_two_rank_tokens_per_s": med(prim2),
+                                       "rnn_primitive_speedup": med(prim2) / med(prim1)}
     results["load_end"] = load()
 
     # The table.
@@ -159,11 +165,15 @@ def main():
                   f"held cores, and the {t}-thread rows are not meaningful. Re-run when the machine is idle.")
     print()
     # "grad sum": share of the 2-rank update in the gradient sum as `tbptt run` does it; "AR ms": an
-    # MPI_Allreduce of the gradient alone (what the scaling model's network term replaces).
-    print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'grad sum':>11}{'grad MB':>9}{'AR ms':>8}")
+    # MPI_Allreduce of the gradient alone (what the scaling model's network term replaces); "on RNN":
+    # the same 1x1 / 2x1 / speedup with the LSTM on oneDNN's RNN primitive instead of the GEMM cell.
+    print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'grad sum':>11}{'grad MB':>9}"
+          f"{'AR ms':>8}   on RNN: {'1x1':>9}{'2x1':>9}{'speedup':>9}")
     for w, d in results["data_parallel"].items():
         print(f"{w:<16}{d['one_rank_tokens_per_s']:>11.0f}{d['two_rank_tokens_per_s']:>11.0f}{d['speedup']:>9.2f}"
-              f"{100 * d['allreduce_share']:>10.1f}%{d['gradient_MB']:>9.2f}{d['allreduce_ms']:>8.2f}")
+              f"{100 * d['allreduce_share']:>10.1f}%{d['gradient_MB']:>9.2f}{d['allreduce_ms']:>8.2f}           "
+              f"{d['rnn_primitive_one_rank_tokens_per_s']:>9.0f}{d['rnn_primitive_two_rank_tokens_per_s']:>9.0f}"
+              f"{d['rnn_primitive_speedup']:>9.2f}")
     path = os.path.join(args.build, "bench_results.json")
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
