@@ -149,9 +149,9 @@ def main():
           f"{'GFLOP/s':>9}{'% peak':>8}{'vs RNN':>8}  {'fwd/bwd/opt ms':>16}")
     for r in results["rows"]:
         parts = "/".join(f"{r['parts_ms'][k]:.1f}" for k in ("fwd_ms", "bwd_ms", "opt_ms"))
-        lib = f"{r['vs_primitive']:.2f}x" if "vs_primitive" in r else "-"
+        vs = f"{r['vs_primitive']:.2f}x" if "vs_primitive" in r else "-"
         print(f"{r['workload']:<16}{r['precision']:<6}{r['threads']:>4}{r['tokens_per_s']:>13.0f}"
-              f"{r['torch_tokens_per_s']:>15.0f}{r['ratio']:>7.2f}{r['gflops']:>9.0f}{r['pct_peak']:>7.0f}%{lib:>8}  {parts:>16}")
+              f"{r['torch_tokens_per_s']:>15.0f}{r['ratio']:>7.2f}{r['gflops']:>9.0f}{r['pct_peak']:>7.0f}%{vs:>8}  {parts:>16}")
     print("% peak: median over the repetitions of GFLOP/s over the peak measured in the same repetition (sgemm 2048^3\n"
           "for f32 rows, bf16 matmul 2048^3 for bf16 rows, same thread count). vs RNN: median over the repetitions\n"
           "of tokens/s over the same update with its LSTM on oneDNN's RNN primitive (update/<w>/f32_rnn_primitive)\n"

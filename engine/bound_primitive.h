@@ -13,6 +13,10 @@
 
 namespace tbptt::engine {
 
+// Points a bound memory object at a buffer before the next execute (oneDNN takes a non-const
+// handle even for inputs it only reads).
+inline void set_handle(const dnnl::memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p)); }
+
 class BoundPrimitive {
  public:
   BoundPrimitive() = default;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/check.h"
+#include "engine/bound_primitive.h"
 #include "engine/parallel.h"
 #include "engine/sgemm.h"
 #include "engine/simd.h"
@@ -18,7 +19,6 @@ using dt = memory::data_type;
 
 namespace {
 
-void set(const memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p)); }
 size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 // The elementwise work of one step, split across threads by batch row, each thread streaming
@@ -153,7 +153,7 @@ size_t GemmLstm::weight_copy_bytes(int B) {
 
 void GemmLstm::set_weights(const float* w_ih, const float* w_hh) {
   w_ih_ = w_ih, w_hh_ = w_hh;
-  set(user_hh_, w_hh), set(user_hh_t_, w_hh);
+  set_handle(user_hh_, w_hh), set_handle(user_hh_t_, w_hh);
   copies_.set_stale();
 }
 
@@ -165,13 +165,13 @@ void GemmLstm::forward(float* dst, float* h_T, float* c_T, const float* src, con
   const int G = 4 * H_;
   const size_t BH = static_cast<size_t>(B) * H_, BG = static_cast<size_t>(B) * G;
   char* pad = static_cast<char*>(scratch.get(scratchpad_bytes(T, B, workspace != nullptr)));
-  set(st.pad, pad);
+  set_handle(st.pad, pad);
   float* A = static_cast<float*>(workspace ? workspace : pad + aligned(st.pad_bytes));
   float* c = A + T * BG;
   // Z = X W_ih for the whole chunk, then the recurrence step by step.
   sgemm('N', 'N', T * B, G, I_, src, I_, w_ih_, G, 0.0f, A, G);
   for (int t = 0; t < T; ++t) {
-    set(st.h, t == 0 ? h0 : dst + (t - 1) * BH), set(st.z, A + t * BG);
+    set_handle(st.h, t == 0 ? h0 : dst + (t - 1) * BH), set_handle(st.z, A + t * BG);
     st.forward.execute(strm);
     step_forward(dst + t * BH, c + t * BH, A + t * BG, t == 0 ? c0 : c + (t - 1) * BH, bias, B, H_);
   }
@@ -188,7 +188,7 @@ void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float
   const int G = 4 * H_;
   const size_t BH = static_cast<size_t>(B) * H_, BG = static_cast<size_t>(B) * G;
   char* pad = static_cast<char*>(scratch.get(scratchpad_bytes(T, B, true)));
-  set(st.pad, pad);
+  set_handle(st.pad, pad);
   float* dh = reinterpret_cast<float*>(pad + aligned(st.pad_bytes));
   float* dc = dh + BH;
   float* dbias_partials = dc + BH;
@@ -201,7 +201,7 @@ void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float
     const bool last = t == T - 1;
     step_backward(A + t * BG, t == 0 ? dc0 : dc, dbias_partials, last ? dc_T : dc, ddst + t * BH, last ? dh_T : dh,
                   c + t * BH, t == 0 ? c0 : c + (t - 1) * BH, B, H_);
-    set(st.z, A + t * BG), set(st.h, t == 0 ? dh0 : dh);
+    set_handle(st.z, A + t * BG), set_handle(st.h, t == 0 ? dh0 : dh);
     st.backward.execute(strm);
   }
   for (int k = 0; k < threads; ++k)  // in thread order: the same bits for the same thread count

@@ -13,7 +13,6 @@ using dt = memory::data_type;
 
 namespace {
 
-void set(const memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p)); }
 const float* f32(const void* p) { return static_cast<const float*>(p); }
 
 // C [rows][cols] f32 = A [rows][inner] * B [inner][cols], A and B bf16 views given by strides.
@@ -33,7 +32,8 @@ struct Product {
                           {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, scratch}});
   }
   void run(float* out, const void* A, const void* B, dnnl::stream& s, Scratchpad& pad) {
-    set(a, A), set(b, B), set(c, out), set(scratch, pad.get(scratch.get_desc().get_size()));
+    set_handle(a, A); set_handle(b, B); set_handle(c, out);
+    set_handle(scratch, pad.get(scratch.get_desc().get_size()));
     prim.execute(s);
   }
 };

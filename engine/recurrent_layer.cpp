@@ -37,7 +37,6 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
-void set(const memory& m, const void* p) { m.set_data_handle(const_cast<void*>(p)); }
 
 // The forward (and, when training, the backward) primitive of one cell, and the weight layouts
 // they settled on. The three cells differ only in their descriptor types.
@@ -221,7 +220,7 @@ void RecurrentLayer::set_weights(const float* w_ih, const float* w_hh) {
 
 void RecurrentLayer::refresh(WeightCopies::Copy* const (&copies)[2], dnnl::stream& strm) {
   TBPTT_CHECK(w_ih_ && w_hh_, "set_weights must come before the first pass");
-  set(user_ih_, w_ih_), set(user_hh_, w_hh_);
+  set_handle(user_ih_, w_ih_), set_handle(user_hh_, w_hh_);
   for (WeightCopies::Copy* c : copies) WeightCopies::refresh(c, strm);
 }
 
@@ -234,12 +233,13 @@ void RecurrentLayer::forward(void* dst, StatePtr dst_state, const void* src, Sta
   const bool training = workspace != nullptr;
   Shape& s = built(T, B, training);
   refresh(training ? s.train_w : s.infer_w, strm);
-  set(s.src, src), set(s.src_h, src_state.h), set(s.bias, bias), set(s.dst, dst), set(s.dst_h, dst_state.h);
-  if (cell_ == Cell::lstm) set(s.src_c, src_state.c), set(s.dst_c, dst_state.c);
+  set_handle(s.src, src); set_handle(s.src_h, src_state.h); set_handle(s.bias, bias); set_handle(s.dst, dst);
+  set_handle(s.dst_h, dst_state.h);
+  if (cell_ == Cell::lstm) set_handle(s.src_c, src_state.c), set_handle(s.dst_c, dst_state.c);
   memory& scratch_mem = training ? s.scratch_train : s.scratch_infer;
-  set(scratch_mem, scratch.get(scratch_mem.get_desc().get_size()));
+  set_handle(scratch_mem, scratch.get(scratch_mem.get_desc().get_size()));
   if (training) {
-    set(s.ws, workspace);
+    set_handle(s.ws, workspace);
     s.fwd_train.execute(strm);
   } else {
     s.fwd_infer.execute(strm);
@@ -257,14 +257,17 @@ void RecurrentLayer::backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, fl
                            workspace, T, B, strm, scratch);
   Shape& s = built(T, B, true);
   refresh(s.bwd_w, strm);
-  set(s.src, src), set(s.src_h, src_state.h), set(s.bias, bias), set(s.dst, dst), set(s.dst_h, dst_state.h);
-  set(s.ws, workspace);
-  set(s.dsrc, dsrc), set(s.dsrc_h, dsrc_state.h), set(s.dw_ih, dw_ih), set(s.dw_hh, dw_hh), set(s.dbias, dbias);
-  set(s.ddst, ddst), set(s.ddst_h, ddst_state.h);
+  set_handle(s.src, src); set_handle(s.src_h, src_state.h); set_handle(s.bias, bias); set_handle(s.dst, dst);
+  set_handle(s.dst_h, dst_state.h);
+  set_handle(s.ws, workspace);
+  set_handle(s.dsrc, dsrc); set_handle(s.dsrc_h, dsrc_state.h); set_handle(s.dw_ih, dw_ih);
+  set_handle(s.dw_hh, dw_hh); set_handle(s.dbias, dbias);
+  set_handle(s.ddst, ddst), set_handle(s.ddst_h, ddst_state.h);
   if (cell_ == Cell::lstm) {
-    set(s.src_c, src_state.c), set(s.dst_c, dst_state.c), set(s.dsrc_c, dsrc_state.c), set(s.ddst_c, ddst_state.c);
+    set_handle(s.src_c, src_state.c); set_handle(s.dst_c, dst_state.c); set_handle(s.dsrc_c, dsrc_state.c);
+    set_handle(s.ddst_c, ddst_state.c);
   }
-  set(s.scratch_bwd, scratch.get(s.scratch_bwd.get_desc().get_size()));
+  set_handle(s.scratch_bwd, scratch.get(s.scratch_bwd.get_desc().get_size()));
   s.bwd.execute(strm);
 }
 
