@@ -43,7 +43,7 @@ run: build
 test: setup-torch build brown
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 	$(MAKE) --no-print-directory sanitize-build
-	cd build-sanitize && $(SANITIZE_ENV) ctest --output-on-failure --timeout 1200 -LE nosanitize \
+	cd build-sanitize && $(SANITIZE_ENV) ctest -j$(JOBS) --output-on-failure --timeout 1200 -LE nosanitize \
 	  -E '^(harness[.]cli|reliability|experiments|results[.]python)[.]'
 	$(MAKE) --no-print-directory fuzz
 
