@@ -3,6 +3,9 @@
 //   data_parallel/<workload>  the whole update on P ranks x B/P rows, gradients averaged through the
 //                             harness's RankGroup (exactly what `tbptt run` does); with -np 1 it is
 //                             the one-rank baseline of the same global batch
+//   peak/sgemm_2048_every_rank  the sgemm peak kernel on every rank at once, GFLOP/s summed over the
+//                             ranks: what P ranks x 1 thread compute together on this machine
+//                             (the ceiling of data_parallel's speedup, measured, not assumed)
 //   data_parallel_rnn_primitive/<workload>  the same with the LSTM on oneDNN's RNN primitive
 //                             instead of tbptt's GEMM cell (the cell speeds up 1 rank x B rows
 //                             more than P ranks x B/P rows, which lowers its speedup)
@@ -18,6 +21,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/sgemm_peak.h"
 #include "bench/workloads.h"
 #include "harness/rank_group.h"
 #include "harness/shared_step.h"
@@ -50,6 +54,19 @@ void BM_Allreduce(benchmark::State& state, const Workload& w) {
   state.counters["MB"] = static_cast<double>(n) * sizeof(float) / 1e6;
   state.counters["ranks"] = world_size();
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(n * sizeof(float)));
+}
+
+void BM_PeakEveryRank(benchmark::State& state) {
+  SgemmPeak peak;
+  for (auto _ : state) {
+    MPI_Barrier(MPI_COMM_WORLD);  // every rank starts together: they compete for the node as ranks do
+    const double t0 = now();
+    peak.run();
+    state.SetIterationTime(slowest(now() - t0));
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(SgemmPeak::gflop * world_size(), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["ranks"] = world_size();
+  state.counters["threads"] = omp_get_max_threads();
 }
 
 void BM_DataParallel(benchmark::State& state, const Workload& w) {
@@ -101,6 +118,7 @@ int main(int argc, char** argv) {
   int n = static_cast<int>(args.size());
 
   using namespace tbptt::bench;
+  benchmark::RegisterBenchmark("peak/sgemm_2048_every_rank", BM_PeakEveryRank)->UseManualTime()->Iterations(20)->Unit(benchmark::kMillisecond);
   const std::pair<const char*, int> iterations[] = {{"seed_lm", 30}, {"seed_regressor", 400}, {"char_lm", 8}};
   for (const Workload& w : workloads(tbptt::engine::Precision::f32)) {
     int iters = 0;

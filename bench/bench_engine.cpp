@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/sgemm_peak.h"
 #include "bench/workloads.h"
 #include "engine/bf16.h"
 #include "engine/denormals.h"
@@ -98,10 +99,9 @@ void BM_OptimizerDenormals(benchmark::State& state, const Workload& w, bool flus
 
 // The sgemm peak the table's "% of peak" refers to (oneDNN, 2048^3), and the bf16 matmul peak.
 void BM_PeakSgemm(benchmark::State& state) {
-  const int n = 2048;
-  std::vector<float> a(static_cast<size_t>(n) * n, 0.5f), b(a.size(), 0.25f), c(a.size());
-  for (auto _ : state) dnnl::sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  SgemmPeak peak;
+  for (auto _ : state) peak.run();
+  state.counters["GFLOP/s"] = benchmark::Counter(SgemmPeak::gflop, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["threads"] = omp_get_max_threads();
 }
 
