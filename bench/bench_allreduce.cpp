@@ -4,8 +4,9 @@
 //                             harness's RankGroup (exactly what `tbptt run` does); with -np 1 it is
 //                             the one-rank baseline of the same global batch
 //   peak/sgemm_2048_every_rank  the sgemm peak kernel on every rank at once, GFLOP/s summed over the
-//                             ranks: what P ranks x 1 thread compute together on this machine
-//                             (the ceiling of data_parallel's speedup, measured, not assumed)
+//                             ranks: what P ranks x 1 thread compute together on this node, a
+//                             reference for data_parallel's speedup (not a bound: the kernel
+//                             streams 50 MB and competes for memory more than the workloads)
 //   data_parallel_rnn_primitive/<workload>  the same with the LSTM on oneDNN's RNN primitive
 //                             instead of tbptt's GEMM cell (the cell speeds up 1 rank x B rows
 //                             more than P ranks x B/P rows, which lowers its speedup)

@@ -123,11 +123,12 @@ def main():
     for _ in range(args.reps):
         for ranks in (1, 2):
             dp[ranks].append(gbench(allreduce_bin, ".", 1, mpi_ranks=ranks))
-    # The node's own ceiling: the sgemm peak kernel on 2 ranks at once over 1 rank alone (per pair
-    # of runs, then the median). Two cores of a VM need not compute twice what one does.
-    ceiling = med([entry(b, "peak/sgemm_2048_every_rank")["GFLOP/s"] / entry(a, "peak/sgemm_2048_every_rank")["GFLOP/s"]
+    # The node's scaling, a reference for the speedup: the sgemm peak kernel on 2 ranks at once over
+    # 1 rank alone (per pair of runs, then the median). Not a ceiling: that kernel streams 50 MB and
+    # competes for memory bandwidth more than the workloads do.
+    node = med([entry(b, "peak/sgemm_2048_every_rank")["GFLOP/s"] / entry(a, "peak/sgemm_2048_every_rank")["GFLOP/s"]
                    for a, b in zip(dp[1], dp[2])])
-    results["data_parallel_ceiling"] = ceiling
+    results["node_sgemm_scaling"] = node
     for w in workloads:
         one = med([entry(r, "data_parallel/" + w)["tokens/s"] for r in dp[1]])
         two = med([entry(r, "data_parallel/" + w)["tokens/s"] for r in dp[2]])
@@ -138,7 +139,7 @@ def main():
         prim1 = [entry(r, "data_parallel_rnn_primitive/" + w)["tokens/s"] for r in dp[1]]
         prim2 = [entry(r, "data_parallel_rnn_primitive/" + w)["tokens/s"] for r in dp[2]]
         results["data_parallel"][w] = {"one_rank_tokens_per_s": one, "two_rank_tokens_per_s": two,
-                                       "speedup": two / one, "of_ceiling": two / one / ceiling,
+                                       "speedup": two / one, "vs_node": two / one / node,
                                        "allreduce_share": share,
                                        "allreduce_ms": ar_ms, "gradient_MB": mb,
                                        "rnn_primitive_one_rank_tokens_per_s": med(prim1),
@@ -173,13 +174,13 @@ def main():
     # "grad sum": share of the 2-rank update in the gradient sum as `tbptt run` does it; "AR ms": an
     # MPI_Allreduce of the gradient alone (what the scaling model's network term replaces); "on RNN":
     # the same 1x1 / 2x1 / speedup with the LSTM on oneDNN's RNN primitive instead of the GEMM cell;
-    # "of ceil": the speedup over the node's ceiling.
-    print(f"data parallel ceiling: sgemm 2048^3 on 2 ranks x 1 thread at once makes {ceiling:.2f}x the GFLOP/s of 1 rank")
-    print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'of ceil':>9}{'grad sum':>11}{'grad MB':>9}"
+    # "vs node": the speedup over the node's scaling of the sgemm peak kernel.
+    print(f"node scaling: sgemm 2048^3 on 2 ranks x 1 thread at once makes {node:.2f}x the GFLOP/s of 1 rank")
+    print(f"{'data parallel':<16}{'1x1 tok/s':>11}{'2x1 tok/s':>11}{'speedup':>9}{'vs node':>9}{'grad sum':>11}{'grad MB':>9}"
           f"{'AR ms':>8}   on RNN: {'1x1':>9}{'2x1':>9}{'speedup':>9}")
     for w, d in results["data_parallel"].items():
         print(f"{w:<16}{d['one_rank_tokens_per_s']:>11.0f}{d['two_rank_tokens_per_s']:>11.0f}{d['speedup']:>9.2f}"
-              f"{100 * d['of_ceiling']:>8.0f}%{100 * d['allreduce_share']:>10.1f}%{d['gradient_MB']:>9.2f}{d['allreduce_ms']:>8.2f}           "
+              f"{d['vs_node']:>9.2f}{100 * d['allreduce_share']:>10.1f}%{d['gradient_MB']:>9.2f}{d['allreduce_ms']:>8.2f}           "
               f"{d['rnn_primitive_one_rank_tokens_per_s']:>9.0f}{d['rnn_primitive_two_rank_tokens_per_s']:>9.0f}"
               f"{d['rnn_primitive_speedup']:>9.2f}")
     path = os.path.join(args.build, "bench_results.json")

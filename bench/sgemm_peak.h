@@ -1,8 +1,8 @@
 #pragma once
 // The kernel every "peak" of `make bench` runs: oneDNN sgemm, 2048^3, the best GEMM this machine
 // does. bench_engine times it per thread count ("% of peak"); bench_allreduce times it on every
-// rank at once (what P concurrent ranks of one thread can compute together: the ceiling of the
-// data-parallel speedup on this node).
+// rank at once (what P concurrent ranks of one thread compute together on this node: a reference
+// for the data-parallel speedup, not a bound on it).
 
 #include <dnnl.hpp>
 #include <vector>
