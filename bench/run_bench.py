@@ -6,7 +6,8 @@
    measured alternately, --reps times, each repetition beside a fresh peak; medians side by side.
    The f32 update also with its LSTM on oneDNN's RNN primitive (update/<w>/f32_rnn_primitive)
    instead of tbptt's GEMM cell, in the same repetition: what the GEMM cell gains.
-3. Data parallelism: bench_allreduce on 1 rank and on 2 ranks (1 thread each), alternately.
+3. Data parallelism: bench_allreduce on 1 rank and on 2 ranks (1 thread each), alternately, beside
+   the node's scaling (the sgemm peak kernel on 2 ranks at once over 1 rank alone).
 
 Timings taken while other processes run are rough: the load average is printed with the table.
 Everything measured is also written to <build>/bench_results.json.

@@ -23,6 +23,13 @@ struct RecurrentLayer::Shape {
   memory scratch_train, scratch_infer, scratch_bwd;
   // The weight copies each primitive reads (ih, hh); none for an f32 forward, which reads in place.
   WeightCopies::Copy *train_w[2] = {}, *infer_w[2] = {}, *bwd_w[2] = {};
+
+  // Points the forward arguments at this pass's buffers (backward reads them too).
+  void bind_forward(const void* x, StatePtr x_state, const float* b, const void* y, StatePtr y_state, bool lstm) {
+    set_handle(src, x), set_handle(src_h, x_state.h), set_handle(bias, b);
+    set_handle(dst, y), set_handle(dst_h, y_state.h);
+    if (lstm) set_handle(src_c, x_state.c), set_handle(dst_c, y_state.c);
+  }
 };
 
 namespace {
@@ -36,7 +43,6 @@ dnnl::primitive_attr user_scratchpad() {
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // one shared buffer, sized by us
   return attr;
 }
-
 
 // The forward (and, when training, the backward) primitive of one cell, and the weight layouts
 // they settled on. The three cells differ only in their descriptor types.
@@ -233,9 +239,7 @@ void RecurrentLayer::forward(void* dst, StatePtr dst_state, const void* src, Sta
   const bool training = workspace != nullptr;
   Shape& s = built(T, B, training);
   refresh(training ? s.train_w : s.infer_w, strm);
-  set_handle(s.src, src); set_handle(s.src_h, src_state.h); set_handle(s.bias, bias); set_handle(s.dst, dst);
-  set_handle(s.dst_h, dst_state.h);
-  if (cell_ == Cell::lstm) set_handle(s.src_c, src_state.c), set_handle(s.dst_c, dst_state.c);
+  s.bind_forward(src, src_state, bias, dst, dst_state, cell_ == Cell::lstm);
   memory& scratch_mem = training ? s.scratch_train : s.scratch_infer;
   set_handle(scratch_mem, scratch.get(scratch_mem.get_desc().get_size()));
   if (training) {
@@ -257,16 +261,11 @@ void RecurrentLayer::backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, fl
                            workspace, T, B, strm, scratch);
   Shape& s = built(T, B, true);
   refresh(s.bwd_w, strm);
-  set_handle(s.src, src); set_handle(s.src_h, src_state.h); set_handle(s.bias, bias); set_handle(s.dst, dst);
-  set_handle(s.dst_h, dst_state.h);
+  s.bind_forward(src, src_state, bias, dst, dst_state, cell_ == Cell::lstm);
   set_handle(s.ws, workspace);
-  set_handle(s.dsrc, dsrc); set_handle(s.dsrc_h, dsrc_state.h); set_handle(s.dw_ih, dw_ih);
-  set_handle(s.dw_hh, dw_hh); set_handle(s.dbias, dbias);
-  set_handle(s.ddst, ddst), set_handle(s.ddst_h, ddst_state.h);
-  if (cell_ == Cell::lstm) {
-    set_handle(s.src_c, src_state.c); set_handle(s.dst_c, dst_state.c); set_handle(s.dsrc_c, dsrc_state.c);
-    set_handle(s.ddst_c, ddst_state.c);
-  }
+  set_handle(s.dsrc, dsrc), set_handle(s.dsrc_h, dsrc_state.h), set_handle(s.dw_ih, dw_ih);
+  set_handle(s.dw_hh, dw_hh), set_handle(s.dbias, dbias), set_handle(s.ddst, ddst), set_handle(s.ddst_h, ddst_state.h);
+  if (cell_ == Cell::lstm) set_handle(s.dsrc_c, dsrc_state.c), set_handle(s.ddst_c, ddst_state.c);
   set_handle(s.scratch_bwd, scratch.get(s.scratch_bwd.get_desc().get_size()));
   s.bwd.execute(strm);
 }
