@@ -207,10 +207,10 @@ void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float
   for (int k = 0; k < threads; ++k)  // in thread order: the same bits for the same thread count
     for (int j = 0; j < G; ++j) dbias[j] += dbias_partials[static_cast<size_t>(k) * G + j];
   // The products over the whole chunk: h_{t-1} is h0 for t = 0 and dst[t - 1] after.
-  sgemm('T', 'N', I_, G, T * B, src, I_, A, G, 1.0f, dw_ih, G);
-  sgemm('T', 'N', H_, G, B, h0, H_, A, G, 1.0f, dw_hh, G);
-  if (T > 1) sgemm('T', 'N', H_, G, (T - 1) * B, dst, H_, A + BG, G, 1.0f, dw_hh, G);
-  sgemm('N', 'T', T * B, I_, G, A, G, w_ih_, G, 0.0f, dsrc, I_);
+  sgemm_blocks('T', 'N', I_, G, T * B, src, I_, A, G, 1.0f, dw_ih, G);
+  sgemm_blocks('T', 'N', H_, G, B, h0, H_, A, G, 1.0f, dw_hh, G);
+  if (T > 1) sgemm_blocks('T', 'N', H_, G, (T - 1) * B, dst, H_, A + BG, G, 1.0f, dw_hh, G);
+  sgemm_blocks('N', 'T', T * B, I_, G, A, G, w_ih_, G, 0.0f, dsrc, I_);
 }
 
 }  // namespace tbptt::engine

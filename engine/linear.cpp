@@ -75,8 +75,8 @@ void Linear::forward(float* out, const void* in, const void* weight, int M, dnnl
 void Linear::backward(float* din, float* dweight, const void* dout, const void* in, const void* weight, int M,
                       dnnl::stream& s, Scratchpad& scratch) {
   if (precision_ == Precision::f32) {
-    sgemm('N', 'N', M, K_, N_, f32(dout), N_, f32(weight), K_, 0.0f, din, K_);
-    sgemm('T', 'N', N_, K_, M, f32(dout), N_, f32(in), K_, 0.0f, dweight, K_);
+    sgemm_blocks('N', 'N', M, K_, N_, f32(dout), N_, f32(weight), K_, 0.0f, din, K_);
+    sgemm_blocks('T', 'N', N_, K_, M, f32(dout), N_, f32(in), K_, 0.0f, dweight, K_);
     return;
   }
   Shape& sh = shape(M);
