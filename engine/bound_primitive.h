@@ -31,12 +31,17 @@ class BoundPrimitive {
   explicit operator bool() const { return static_cast<bool>(primitive_); }
 
   void execute(const dnnl::stream& s) const {
-    const dnnl_status_t status =
-        dnnl_primitive_execute(primitive_.get(), s.get(), static_cast<int>(args_.size()), args_.data());
+    const dnnl_status_t status = run(s);
     TBPTT_CHECK(status == dnnl_success, "a oneDNN primitive failed to execute (status " + std::to_string(status) + ")");
   }
+  // Inside a parallel region, which an exception must not leave: false if it failed.
+  bool try_execute(const dnnl::stream& s) const noexcept { return run(s) == dnnl_success; }
 
  private:
+  dnnl_status_t run(const dnnl::stream& s) const noexcept {
+    return dnnl_primitive_execute(primitive_.get(), s.get(), static_cast<int>(args_.size()), args_.data());
+  }
+
   dnnl::primitive primitive_;
   std::vector<dnnl::memory> kept_;  // owners of the handles in args_
   std::vector<dnnl_exec_arg_t> args_;

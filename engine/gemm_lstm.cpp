@@ -21,17 +21,25 @@ namespace {
 
 size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-// The elementwise work of one step, split across threads by batch row, each thread streaming
-// whole rows. (Split by hidden unit instead, which the bias gradient would have liked, the
-// backward loop took 3x as long at 2 threads on the char-LM's shapes; we did not pin down why.)
-// Both repeat the loop nest rather than share it through a lambda, which would not be compiled
-// for the vector ISA of the clone that calls it (simd.h).
+// The per-step products of one thread's rows [b0, b1) of the batch, on matmul primitives that
+// read W_hh packed in the layout they chose (`any`), copied once per pass:
+//   forward   Z[t] [rows][4H] += h [rows][H] W_hh [H][4H]    (a sum post-op accumulates onto X W_ih)
+//   backward  dh   [rows][H]   = dZ[t] [rows][4H] W_hh^T [4H][H]
+struct Lane {
+  int b0 = 0, b1 = 0;
+  memory h, z, pad;      // handles set before each execute; both primitives share them
+  dnnl::stream stream;   // a stream is not thread-safe: one per lane
+  BoundPrimitive forward, backward;
+  WeightCopies::Copy *w_forward = nullptr, *w_backward = nullptr;
+};
+
+// The elementwise work of one step on rows [b0, b1), each row whole. Inlined into the vector
+// clones that call them (simd.h).
 
 // A = act(Z + bias) in place ([B][4H]); c = f c_prev + i c~; h = o tanh(c) ([B][H] each).
-TBPTT_VECTOR_CLONES
-void step_forward(float* h, float* c, float* A, const float* c_prev, const float* bias, int B, int H) {
-#pragma omp parallel if (static_cast<int64_t>(B) * H >= GemmLstm::kParallelUnits)
-  for (auto [b, end] = thread_slice(B); b < end; ++b) {
+[[gnu::always_inline]] inline void step_forward(float* h, float* c, float* A, const float* c_prev, const float* bias,
+                                                int b0, int b1, int H) {
+  for (int b = b0; b < b1; ++b) {
     float* a = A + static_cast<size_t>(b) * 4 * H;
     const size_t row = static_cast<size_t>(b) * H;
 #pragma omp simd
@@ -46,45 +54,84 @@ void step_forward(float* h, float* c, float* A, const float* c_prev, const float
   }
 }
 
-// A (activations) -> dZ in place; dc_out = dc f (may be dc_in); each thread adds its rows of dZ
-// into its own row of dbias_partials [threads][4H] (summed in thread order after the chunk).
+// A (activations) -> dZ in place; dc_out = dc f (may be dc_in); the rows of dZ are added into
+// db [4H], the lane's row of the bias gradient's partial sums.
 // dh = ddst + dh_next: the gradient reaching h_t from above and from step t + 1.
-TBPTT_VECTOR_CLONES
-void step_backward(float* A, float* dc_out, float* dbias_partials, const float* dc_in, const float* ddst,
-                   const float* dh_next, const float* c, const float* c_prev, int B, int H) {
-#pragma omp parallel if (static_cast<int64_t>(B) * H >= GemmLstm::kParallelUnits)
-  {
-    float* db = dbias_partials + static_cast<size_t>(omp_get_thread_num()) * 4 * H;
-    for (auto [b, end] = thread_slice(B); b < end; ++b) {
-      float* a = A + static_cast<size_t>(b) * 4 * H;
-      const size_t row = static_cast<size_t>(b) * H;
+[[gnu::always_inline]] inline void step_backward(float* A, float* dc_out, float* db, const float* dc_in,
+                                                 const float* ddst, const float* dh_next, const float* c,
+                                                 const float* c_prev, int b0, int b1, int H) {
+  for (int b = b0; b < b1; ++b) {
+    float* a = A + static_cast<size_t>(b) * 4 * H;
+    const size_t row = static_cast<size_t>(b) * H;
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
-        const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-        const float tc = tanh_approx(c[row + j]);
-        const float dh = ddst[row + j] + dh_next[row + j];
-        const float dc = dc_in[row + j] + dh * o * (1.0f - tc * tc);
-        const float di = dc * g * i * (1.0f - i), df = dc * c_prev[row + j] * f * (1.0f - f);
-        const float dg = dc * i * (1.0f - g * g), d_o = dh * tc * o * (1.0f - o);
-        a[j] = di, a[H + j] = df, a[2 * H + j] = dg, a[3 * H + j] = d_o;
-        db[j] += di, db[H + j] += df, db[2 * H + j] += dg, db[3 * H + j] += d_o;
-        dc_out[row + j] = dc * f;
-      }
+    for (int64_t j = 0; j < H; ++j) {
+      const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+      const float tc = tanh_approx(c[row + j]);
+      const float dh = ddst[row + j] + dh_next[row + j];
+      const float dc = dc_in[row + j] + dh * o * (1.0f - tc * tc);
+      const float di = dc * g * i * (1.0f - i), df = dc * c_prev[row + j] * f * (1.0f - f);
+      const float dg = dc * i * (1.0f - g * g), d_o = dh * tc * o * (1.0f - o);
+      a[j] = di, a[H + j] = df, a[2 * H + j] = dg, a[3 * H + j] = d_o;
+      db[j] += di, db[H + j] += df, db[2 * H + j] += dg, db[3 * H + j] += d_o;
+      dc_out[row + j] = dc * f;
     }
   }
 }
 
+// The recurrence of a chunk, lane by lane. An LSTM's batch rows never meet: each lane runs every
+// step on its own rows, with no barrier between steps (one team for the chunk, not two per step).
+// A thread runs lane after lane if the team is smaller than the lanes. False if a primitive failed
+// (exceptions cannot leave the parallel region).
+TBPTT_VECTOR_CLONES
+bool recur_forward(std::vector<Lane>& lanes, float* dst, float* c, float* A, const float* h0, const float* c0,
+                   const float* bias, int T, int B, int H) {
+  const size_t BH = static_cast<size_t>(B) * H, BG = 4 * BH;
+  const int n = static_cast<int>(lanes.size());
+  bool ok = true;
+#pragma omp parallel num_threads(n) if (n > 1) reduction(&& : ok)
+  for (int l = omp_get_thread_num(); l < n; l += omp_get_num_threads()) {
+    Lane& lane = lanes[static_cast<size_t>(l)];
+    const size_t hrow = static_cast<size_t>(lane.b0) * H, zrow = 4 * hrow;
+    for (int t = 0; t < T && ok; ++t) {
+      set_handle(lane.h, (t == 0 ? h0 : dst + (t - 1) * BH) + hrow), set_handle(lane.z, A + t * BG + zrow);
+      ok = lane.forward.try_execute(lane.stream);
+      step_forward(dst + t * BH, c + t * BH, A + t * BG, t == 0 ? c0 : c + (t - 1) * BH, bias, lane.b0, lane.b1, H);
+    }
+  }
+  return ok;
+}
+
+// dh, dc: the running state gradient [B][H]; dbias_partials [lanes][4H].
+TBPTT_VECTOR_CLONES
+bool recur_backward(std::vector<Lane>& lanes, float* A, float* dh, float* dc, float* dh0, float* dc0,
+                    float* dbias_partials, const float* ddst, const float* dh_T, const float* dc_T, const float* c,
+                    const float* c0, int T, int B, int H) {
+  const size_t BH = static_cast<size_t>(B) * H, BG = 4 * BH;
+  const int n = static_cast<int>(lanes.size());
+  bool ok = true;
+#pragma omp parallel num_threads(n) if (n > 1) reduction(&& : ok)
+  for (int l = omp_get_thread_num(); l < n; l += omp_get_num_threads()) {
+    Lane& lane = lanes[static_cast<size_t>(l)];
+    const size_t hrow = static_cast<size_t>(lane.b0) * H, zrow = 4 * hrow;
+    float* db = dbias_partials + static_cast<size_t>(l) * 4 * H;
+    // Last step to first: each step's dZ[t] gives the next one (t - 1) its dh through W_hh^T.
+    for (int t = T - 1; t >= 0 && ok; --t) {
+      const bool last = t == T - 1;
+      step_backward(A + t * BG, t == 0 ? dc0 : dc, db, last ? dc_T : dc, ddst + t * BH, last ? dh_T : dh, c + t * BH,
+                    t == 0 ? c0 : c + (t - 1) * BH, lane.b0, lane.b1, H);
+      set_handle(lane.z, A + t * BG + zrow), set_handle(lane.h, (t == 0 ? dh0 : dh) + hrow);
+      ok = lane.backward.try_execute(lane.stream);
+    }
+  }
+  return ok;
+}
+
 }  // namespace
 
-// The two per-step products of one B, on matmul primitives that read W_hh packed in the layout
-// they chose (`any`), copied once per pass:
-//   forward   Z[t] [B][4H] += h [B][H] W_hh [H][4H]       (a sum post-op accumulates onto X W_ih)
-//   backward  dh   [B][H]   = dZ[t] [B][4H] W_hh^T [4H][H]
+// The lanes of one B at one thread count, and the scratchpad each gets.
 struct GemmLstm::Step {
-  memory h, z, pad;  // handles set before each execute; both primitives share them
-  BoundPrimitive forward, backward;
-  WeightCopies::Copy *w_forward, *w_backward;
-  size_t pad_bytes;
+  std::vector<Lane> lanes;
+  size_t pad_bytes = 0;  // per lane, 64-byte aligned
 };
 
 GemmLstm::GemmLstm(const dnnl::engine& engine, int I, int H) : engine_(engine), I_(I), H_(H), copies_(engine) {
@@ -96,54 +143,82 @@ GemmLstm::GemmLstm(const dnnl::engine& engine, int I, int H) : engine_(engine), 
 GemmLstm::~GemmLstm() = default;
 GemmLstm::GemmLstm(GemmLstm&&) noexcept = default;
 
+// Lanes: one per thread when a step's elementwise work is worth the team (B * H >= kParallelUnits),
+// else one lane of all B rows on oneDNN's own threads.
 GemmLstm::Step& GemmLstm::step(int B) {
-  auto& slot = steps_[B];
+  const int threads = omp_get_max_threads();
+  const int n = threads > 1 && static_cast<int64_t>(B) * H_ >= kParallelUnits ? std::min(threads, B) : 1;
+  auto& slot = steps_[{B, threads}];
   if (slot) return *slot;
-  const memory::dim Hd = H_, G = 4 * Hd;
-  const memory::desc h_md({B, Hd}, dt::f32, tag::ab), z_md({B, G}, dt::f32, tag::ab);
-  // 1. Describe both products with `any` weights: the primitive picks its packed layout.
-  // (dnnl::primitive_attr copies share one C object: each primitive gets its own.)
-  dnnl::primitive_attr attr, accumulate;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // the model's shared scratchpad
-  accumulate.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  dnnl::post_ops sum;
-  sum.append_sum(1.0f);
-  accumulate.set_post_ops(sum);
-  const dnnl::matmul::primitive_desc fpd(
-      dnnl::matmul::desc(h_md, memory::desc({Hd, G}, dt::f32, tag::any), z_md), accumulate, engine_);
-  const dnnl::matmul::primitive_desc bpd(dnnl::matmul::desc(z_md, memory::desc({G, Hd}, dt::f32, tag::any), h_md),
-                                         attr, engine_);
-  // 2. The weights in those layouts, reordered from the parameters once per pass.
   slot = std::make_unique<Step>();
   Step& s = *slot;
-  s.w_forward = &copies_.of(user_hh_, fpd.weights_desc());
-  s.w_backward = &copies_.of(user_hh_t_, bpd.weights_desc());
-  // 3. Bind the arguments once; only the data handles change per step.
-  s.h = memory(h_md, engine_, DNNL_MEMORY_NONE);
-  s.z = memory(z_md, engine_, DNNL_MEMORY_NONE);
-  s.pad_bytes = std::max(fpd.scratchpad_desc().get_size(), bpd.scratchpad_desc().get_size());
-  s.pad = memory(memory::desc({static_cast<memory::dim>(s.pad_bytes)}, dt::u8, tag::a), engine_, DNNL_MEMORY_NONE);
-  s.forward = BoundPrimitive(dnnl::matmul(fpd), {{DNNL_ARG_SRC, s.h},
-                                                 {DNNL_ARG_WEIGHTS, s.w_forward->mem},
-                                                 {DNNL_ARG_DST, s.z},
-                                                 {DNNL_ARG_SCRATCHPAD, s.pad}});
-  s.backward = BoundPrimitive(dnnl::matmul(bpd), {{DNNL_ARG_SRC, s.z},
-                                                  {DNNL_ARG_WEIGHTS, s.w_backward->mem},
-                                                  {DNNL_ARG_DST, s.h},
-                                                  {DNNL_ARG_SCRATCHPAD, s.pad}});
+  s.lanes.resize(static_cast<size_t>(n));
+  // A primitive divides its work among the threads it was created for, and inside a parallel
+  // region oneDNN gives it one: the lanes' primitives are created for one thread.
+  if (n > 1) omp_set_num_threads(1);
+  for (int l = 0; l < n; ++l) {
+    Lane& lane = s.lanes[static_cast<size_t>(l)];
+    lane.b0 = B * l / n, lane.b1 = B * (l + 1) / n;
+    const memory::dim rows = lane.b1 - lane.b0, Hd = H_, G = 4 * Hd;
+    const memory::desc h_md({rows, Hd}, dt::f32, tag::ab), z_md({rows, G}, dt::f32, tag::ab);
+    // 1. Describe both products with `any` weights: the primitive picks its packed layout.
+    // (dnnl::primitive_attr copies share one C object: each primitive gets its own.)
+    dnnl::primitive_attr attr, accumulate;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // a slice of the model's scratchpad
+    accumulate.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::post_ops sum;
+    sum.append_sum(1.0f);
+    accumulate.set_post_ops(sum);
+    const dnnl::matmul::primitive_desc fpd(
+        dnnl::matmul::desc(h_md, memory::desc({Hd, G}, dt::f32, tag::any), z_md), accumulate, engine_);
+    const dnnl::matmul::primitive_desc bpd(
+        dnnl::matmul::desc(z_md, memory::desc({G, Hd}, dt::f32, tag::any), h_md), attr, engine_);
+    // 2. The weights in those layouts, reordered from the parameters once per pass (lanes whose
+    // primitives chose the same layout share a copy).
+    lane.w_forward = &copies_.of(user_hh_, fpd.weights_desc());
+    lane.w_backward = &copies_.of(user_hh_t_, bpd.weights_desc());
+    // 3. Bind the arguments once; only the data handles change per step.
+    lane.h = memory(h_md, engine_, DNNL_MEMORY_NONE);
+    lane.z = memory(z_md, engine_, DNNL_MEMORY_NONE);
+    const size_t pad = std::max(fpd.scratchpad_desc().get_size(), bpd.scratchpad_desc().get_size());
+    lane.pad = memory(memory::desc({static_cast<memory::dim>(pad)}, dt::u8, tag::a), engine_, DNNL_MEMORY_NONE);
+    s.pad_bytes = std::max(s.pad_bytes, aligned(pad));
+    lane.stream = dnnl::stream(engine_);
+    lane.forward = BoundPrimitive(dnnl::matmul(fpd), {{DNNL_ARG_SRC, lane.h},
+                                                      {DNNL_ARG_WEIGHTS, lane.w_forward->mem},
+                                                      {DNNL_ARG_DST, lane.z},
+                                                      {DNNL_ARG_SCRATCHPAD, lane.pad}});
+    lane.backward = BoundPrimitive(dnnl::matmul(bpd), {{DNNL_ARG_SRC, lane.z},
+                                                       {DNNL_ARG_WEIGHTS, lane.w_backward->mem},
+                                                       {DNNL_ARG_DST, lane.h},
+                                                       {DNNL_ARG_SCRATCHPAD, lane.pad}});
+  }
+  if (n > 1) omp_set_num_threads(threads);
   return s;
+}
+
+// Points every lane at its slice of the scratchpad and brings the weight copies up to date; returns
+// the bytes after the lanes' slices.
+size_t GemmLstm::bind(Step& st, char* pad, bool forward, dnnl::stream& strm) {
+  for (size_t l = 0; l < st.lanes.size(); ++l) {
+    Lane& lane = st.lanes[l];
+    set_handle(lane.pad, pad + l * st.pad_bytes);
+    WeightCopies::refresh(forward ? lane.w_forward : lane.w_backward, strm);
+  }
+  return st.lanes.size() * st.pad_bytes;
 }
 
 size_t GemmLstm::workspace_bytes(int T, int B) const {
   return aligned(static_cast<size_t>(T) * B * 5 * H_ * sizeof(float));  // A [T][B][4H] | c [T][B][H]
 }
 
-// The matmuls' scratchpad, then: inference, Z and c (no workspace to keep them in); backward,
-// the running dh and dc, [B][H] each, and the bias gradient's per-thread sums, [threads][4H].
+// The lanes' matmul scratchpads, then: inference, Z and c (no workspace to keep them in);
+// backward, the running dh and dc, [B][H] each, and the bias gradient's per-lane sums, [lanes][4H].
 size_t GemmLstm::scratchpad_bytes(int T, int B, bool training) {
-  const size_t backward = (2 * static_cast<size_t>(B) + 4 * static_cast<size_t>(omp_get_max_threads())) * H_;
+  const Step& st = step(B);
+  const size_t backward = (2 * static_cast<size_t>(B) + 4 * st.lanes.size()) * H_;
   const size_t own = training ? backward * sizeof(float) : workspace_bytes(T, B);
-  return aligned(step(B).pad_bytes) + own;
+  return st.lanes.size() * st.pad_bytes + own;
 }
 
 size_t GemmLstm::weight_copy_bytes(int B) {
@@ -161,20 +236,16 @@ void GemmLstm::forward(float* dst, float* h_T, float* c_T, const float* src, con
                        const float* bias, void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch) {
   TBPTT_CHECK(w_ih_ && w_hh_, "set_weights must come before the first pass");
   Step& st = step(B);
-  WeightCopies::refresh(st.w_forward, strm);
   const int G = 4 * H_;
-  const size_t BH = static_cast<size_t>(B) * H_, BG = static_cast<size_t>(B) * G;
+  const size_t BG = static_cast<size_t>(B) * G;
   char* pad = static_cast<char*>(scratch.get(scratchpad_bytes(T, B, workspace != nullptr)));
-  set_handle(st.pad, pad);
-  float* A = static_cast<float*>(workspace ? workspace : pad + aligned(st.pad_bytes));
+  const size_t lanes_bytes = bind(st, pad, true, strm);
+  float* A = static_cast<float*>(workspace ? workspace : pad + lanes_bytes);
   float* c = A + T * BG;
   // Z = X W_ih for the whole chunk, then the recurrence step by step.
   sgemm('N', 'N', T * B, G, I_, src, I_, w_ih_, G, 0.0f, A, G);
-  for (int t = 0; t < T; ++t) {
-    set_handle(st.h, t == 0 ? h0 : dst + (t - 1) * BH), set_handle(st.z, A + t * BG);
-    st.forward.execute(strm);
-    step_forward(dst + t * BH, c + t * BH, A + t * BG, t == 0 ? c0 : c + (t - 1) * BH, bias, B, H_);
-  }
+  TBPTT_CHECK(recur_forward(st.lanes, dst, c, A, h0, c0, bias, T, B, H_), "a oneDNN matmul failed to execute");
+  const size_t BH = static_cast<size_t>(B) * H_;
   std::memcpy(h_T, dst + (T - 1) * BH, BH * sizeof(float));
   std::memcpy(c_T, c + (T - 1) * BH, BH * sizeof(float));
 }
@@ -184,28 +255,20 @@ void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float
                         const float* c0, const float* dst, void* workspace, int T, int B, dnnl::stream& strm,
                         Scratchpad& scratch) {
   Step& st = step(B);
-  WeightCopies::refresh(st.w_backward, strm);
   const int G = 4 * H_;
   const size_t BH = static_cast<size_t>(B) * H_, BG = static_cast<size_t>(B) * G;
   char* pad = static_cast<char*>(scratch.get(scratchpad_bytes(T, B, true)));
-  set_handle(st.pad, pad);
-  float* dh = reinterpret_cast<float*>(pad + aligned(st.pad_bytes));
+  float* dh = reinterpret_cast<float*>(pad + bind(st, pad, false, strm));
   float* dc = dh + BH;
   float* dbias_partials = dc + BH;
-  const int threads = omp_get_max_threads();
-  std::fill_n(dbias_partials, static_cast<size_t>(threads) * G, 0.0f);
+  const size_t lanes = st.lanes.size();
+  std::fill_n(dbias_partials, lanes * G, 0.0f);
   float* A = static_cast<float*>(workspace);  // activations in, gate gradients dZ out
   const float* c = A + T * BG;
-  // Last step to first: each step's dZ[t] gives the next one (t - 1) its dh through W_hh^T.
-  for (int t = T - 1; t >= 0; --t) {
-    const bool last = t == T - 1;
-    step_backward(A + t * BG, t == 0 ? dc0 : dc, dbias_partials, last ? dc_T : dc, ddst + t * BH, last ? dh_T : dh,
-                  c + t * BH, t == 0 ? c0 : c + (t - 1) * BH, B, H_);
-    set_handle(st.z, A + t * BG), set_handle(st.h, t == 0 ? dh0 : dh);
-    st.backward.execute(strm);
-  }
-  for (int k = 0; k < threads; ++k)  // in thread order: the same bits for the same thread count
-    for (int j = 0; j < G; ++j) dbias[j] += dbias_partials[static_cast<size_t>(k) * G + j];
+  TBPTT_CHECK(recur_backward(st.lanes, A, dh, dc, dh0, dc0, dbias_partials, ddst, dh_T, dc_T, c, c0, T, B, H_),
+              "a oneDNN matmul failed to execute");
+  for (size_t l = 0; l < lanes; ++l)  // in lane order: the same bits for the same thread count
+    for (int j = 0; j < G; ++j) dbias[j] += dbias_partials[l * G + j];
   // The products over the whole chunk: h_{t-1} is h0 for t = 0 and dst[t - 1] after.
   sgemm_blocks('T', 'N', I_, G, T * B, src, I_, A, G, 1.0f, dw_ih, G);
   sgemm_blocks('T', 'N', H_, G, B, h0, H_, A, G, 1.0f, dw_hh, G);
