@@ -4,10 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "common/check.h"
 #include "engine/bound_primitive.h"
-#include "engine/parallel.h"
 #include "engine/sgemm.h"
 #include "engine/simd.h"
 
@@ -20,6 +21,15 @@ using dt = memory::data_type;
 namespace {
 
 size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+// omp_get_max_threads() is 1 for the calling thread while it lives (also if oneDNN throws).
+struct OneThread {
+  int saved = omp_get_max_threads();
+  OneThread() { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+};
 
 // The per-step products of one thread's rows [b0, b1) of the batch, on matmul primitives that
 // read W_hh packed in the layout they chose (`any`), copied once per pass:
@@ -78,50 +88,66 @@ struct Lane {
   }
 }
 
-// The recurrence of a chunk, lane by lane. An LSTM's batch rows never meet: each lane runs every
-// step on its own rows, with no barrier between steps (one team for the chunk, not two per step).
-// A thread runs lane after lane if the team is smaller than the lanes. False if a primitive failed
-// (exceptions cannot leave the parallel region).
+// The recurrence of a chunk on one lane's rows: every step, forward. False if a primitive failed
+// (the caller may be in a parallel region, which an exception must not leave).
+[[gnu::always_inline]] inline bool forward_lane(Lane& lane, float* dst, float* c, float* A, const float* h0,
+                                                const float* c0, const float* bias, int T, int B, int H) {
+  const size_t BH = static_cast<size_t>(B) * H, BG = 4 * BH;
+  const size_t hrow = static_cast<size_t>(lane.b0) * H, zrow = 4 * hrow;
+  for (int t = 0; t < T; ++t) {
+    set_handle(lane.h, (t == 0 ? h0 : dst + (t - 1) * BH) + hrow), set_handle(lane.z, A + t * BG + zrow);
+    if (!lane.forward.try_execute(lane.stream)) return false;
+    step_forward(dst + t * BH, c + t * BH, A + t * BG, t == 0 ? c0 : c + (t - 1) * BH, bias, lane.b0, lane.b1, H);
+  }
+  return true;
+}
+
+// The same, backward, last step to first: each step's dZ[t] gives the next one (t - 1) its dh
+// through W_hh^T. dh, dc: the running state gradient [B][H]; db: the lane's bias partial sums [4H].
+[[gnu::always_inline]] inline bool backward_lane(Lane& lane, float* A, float* dh, float* dc, float* dh0, float* dc0,
+                                                 float* db, const float* ddst, const float* dh_T, const float* dc_T,
+                                                 const float* c, const float* c0, int T, int B, int H) {
+  const size_t BH = static_cast<size_t>(B) * H, BG = 4 * BH;
+  const size_t hrow = static_cast<size_t>(lane.b0) * H, zrow = 4 * hrow;
+  for (int t = T - 1; t >= 0; --t) {
+    const bool last = t == T - 1;
+    step_backward(A + t * BG, t == 0 ? dc0 : dc, db, last ? dc_T : dc, ddst + t * BH, last ? dh_T : dh, c + t * BH,
+                  t == 0 ? c0 : c + (t - 1) * BH, lane.b0, lane.b1, H);
+    set_handle(lane.z, A + t * BG + zrow), set_handle(lane.h, (t == 0 ? dh0 : dh) + hrow);
+    if (!lane.backward.try_execute(lane.stream)) return false;
+  }
+  return true;
+}
+
+// All lanes of a chunk. An LSTM's batch rows never meet: each lane runs every step on its own
+// rows, with no barrier between steps (one team for the chunk, not two per step); a thread runs
+// lane after lane if the team is smaller. One lane runs outside any parallel region: inside one,
+// even an inactive one (`if (false)`), oneDNN's own parallel region would be nested and start a
+// new team per call (the seed regressor's update took 5 ms instead of 0.3 on 2 threads).
 TBPTT_VECTOR_CLONES
 bool recur_forward(std::vector<Lane>& lanes, float* dst, float* c, float* A, const float* h0, const float* c0,
                    const float* bias, int T, int B, int H) {
-  const size_t BH = static_cast<size_t>(B) * H, BG = 4 * BH;
   const int n = static_cast<int>(lanes.size());
+  if (n == 1) return forward_lane(lanes[0], dst, c, A, h0, c0, bias, T, B, H);
   bool ok = true;
-#pragma omp parallel num_threads(n) if (n > 1) reduction(&& : ok)
-  for (int l = omp_get_thread_num(); l < n; l += omp_get_num_threads()) {
-    Lane& lane = lanes[static_cast<size_t>(l)];
-    const size_t hrow = static_cast<size_t>(lane.b0) * H, zrow = 4 * hrow;
-    for (int t = 0; t < T && ok; ++t) {
-      set_handle(lane.h, (t == 0 ? h0 : dst + (t - 1) * BH) + hrow), set_handle(lane.z, A + t * BG + zrow);
-      ok = lane.forward.try_execute(lane.stream);
-      step_forward(dst + t * BH, c + t * BH, A + t * BG, t == 0 ? c0 : c + (t - 1) * BH, bias, lane.b0, lane.b1, H);
-    }
-  }
+#pragma omp parallel num_threads(n) reduction(&& : ok)
+  for (int l = omp_get_thread_num(); l < n; l += omp_get_num_threads())
+    ok = forward_lane(lanes[static_cast<size_t>(l)], dst, c, A, h0, c0, bias, T, B, H) && ok;
   return ok;
 }
 
-// dh, dc: the running state gradient [B][H]; dbias_partials [lanes][4H].
+// dbias_partials [lanes][4H].
 TBPTT_VECTOR_CLONES
 bool recur_backward(std::vector<Lane>& lanes, float* A, float* dh, float* dc, float* dh0, float* dc0,
                     float* dbias_partials, const float* ddst, const float* dh_T, const float* dc_T, const float* c,
                     const float* c0, int T, int B, int H) {
-  const size_t BH = static_cast<size_t>(B) * H, BG = 4 * BH;
   const int n = static_cast<int>(lanes.size());
+  if (n == 1) return backward_lane(lanes[0], A, dh, dc, dh0, dc0, dbias_partials, ddst, dh_T, dc_T, c, c0, T, B, H);
   bool ok = true;
-#pragma omp parallel num_threads(n) if (n > 1) reduction(&& : ok)
+#pragma omp parallel num_threads(n) reduction(&& : ok)
   for (int l = omp_get_thread_num(); l < n; l += omp_get_num_threads()) {
-    Lane& lane = lanes[static_cast<size_t>(l)];
-    const size_t hrow = static_cast<size_t>(lane.b0) * H, zrow = 4 * hrow;
     float* db = dbias_partials + static_cast<size_t>(l) * 4 * H;
-    // Last step to first: each step's dZ[t] gives the next one (t - 1) its dh through W_hh^T.
-    for (int t = T - 1; t >= 0 && ok; --t) {
-      const bool last = t == T - 1;
-      step_backward(A + t * BG, t == 0 ? dc0 : dc, db, last ? dc_T : dc, ddst + t * BH, last ? dh_T : dh, c + t * BH,
-                    t == 0 ? c0 : c + (t - 1) * BH, lane.b0, lane.b1, H);
-      set_handle(lane.z, A + t * BG + zrow), set_handle(lane.h, (t == 0 ? dh0 : dh) + hrow);
-      ok = lane.backward.try_execute(lane.stream);
-    }
+    ok = backward_lane(lanes[static_cast<size_t>(l)], A, dh, dc, dh0, dc0, db, ddst, dh_T, dc_T, c, c0, T, B, H) && ok;
   }
   return ok;
 }
@@ -155,7 +181,8 @@ GemmLstm::Step& GemmLstm::step(int B) {
   s.lanes.resize(static_cast<size_t>(n));
   // A primitive divides its work among the threads it was created for, and inside a parallel
   // region oneDNN gives it one: the lanes' primitives are created for one thread.
-  if (n > 1) omp_set_num_threads(1);
+  std::optional<OneThread> one_thread;
+  if (n > 1) one_thread.emplace();
   for (int l = 0; l < n; ++l) {
     Lane& lane = s.lanes[static_cast<size_t>(l)];
     lane.b0 = B * l / n, lane.b1 = B * (l + 1) / n;
@@ -193,7 +220,6 @@ GemmLstm::Step& GemmLstm::step(int B) {
                                                        {DNNL_ARG_DST, lane.h},
                                                        {DNNL_ARG_SCRATCHPAD, lane.pad}});
   }
-  if (n > 1) omp_set_num_threads(threads);
   return s;
 }
 
