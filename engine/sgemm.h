@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "common/check.h"
+#include "engine/parallel.h"
 
 namespace tbptt::engine {
 
@@ -42,8 +43,8 @@ inline void sgemm_blocks(char ta, char tb, int M, int N, int K, const float* A, 
   bool ok = true;
 #pragma omp parallel reduction(&& : ok)
   {
-    const int t = omp_get_thread_num(), P = omp_get_num_threads();
-    const int begin = units * t / P * kAlign, end = t == P - 1 ? side : units * (t + 1) / P * kAlign;
+    const auto [u0, u1] = thread_slice(units);  // the last block also takes the ragged end
+    const int begin = static_cast<int>(u0) * kAlign, end = u1 == units ? side : static_cast<int>(u1) * kAlign;
     const size_t b = static_cast<size_t>(begin);
     if (end > begin) {  // rows [begin, end) of C are op(A)'s; columns, op(B)'s
       const auto status =
