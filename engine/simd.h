@@ -6,7 +6,9 @@
 // dynamic loader picks the best one for the CPU it runs on (GCC function multiversioning).
 // Only code compiled inside the marked function is cloned: an OpenMP parallel region or a lambda
 // outside it (e.g. in parallel.h) stays baseline. So hot loops live directly in the marked
-// function, with their `omp parallel` and `omp simd` pragmas there.
+// function, with their `omp parallel` and `omp simd` pragmas there, and the functions below are
+// always inlined: a call the inliner declines (the GEMM LSTM's clones hold two data types' loops)
+// leaves a scalar call per element, which made the f32 seed LM's forward 40% slower.
 
 #include <bit>
 #include <cmath>
@@ -25,7 +27,7 @@ namespace tbptt::engine {
 // polynomial to degree 7 (truncation error < 6e-9 relative). Max relative error 1e-7 (about one
 // ulp; tests/engine/test_precision.cpp checks it against std::exp); exactly 0 below -87, where
 // the true value is under 1.7e-38 and a softmax term of that size is 0 anyway.
-inline float exp_nonpositive(float x) {
+[[gnu::always_inline]] inline float exp_nonpositive(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693145751953125f;    // ln 2 split in two, so n * kLn2Hi is exact
   constexpr float kLn2Lo = 1.42860682030941723212e-6f;
@@ -50,7 +52,7 @@ inline float exp_nonpositive(float x) {
 
 // The logistic function, from exp(-|x|) so that nothing overflows. Error against the exact value
 // (tests/engine/test_precision.cpp): absolute < 1e-7, relative < 2.5e-7 on [-20, 20].
-inline float sigmoid(float x) {
+[[gnu::always_inline]] inline float sigmoid(float x) {
   const float e = exp_nonpositive(-std::fabs(x));
   const float r = 1.0f / (1.0f + e);
   return x >= 0 ? r : e * r;
@@ -58,7 +60,7 @@ inline float sigmoid(float x) {
 
 // tanh: (1 - e) / (1 + e) with e = exp(-2|x|); below |x| = 1/16, where 1 - e would cancel, its
 // Taylor polynomial (truncation error < 1e-12). Absolute error < 1e-7, relative < 4e-7.
-inline float tanh_approx(float x) {
+[[gnu::always_inline]] inline float tanh_approx(float x) {
   const float ax = std::fabs(x), e = exp_nonpositive(-2.0f * ax);
   const float big = (1.0f - e) / (1.0f + e);
   const float x2 = ax * ax;
