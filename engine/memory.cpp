@@ -171,7 +171,7 @@ MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
   m.scratchpad = std::max(m.scratchpad, head_pad);
   m.scratchpad_resident = static_cast<size_t>(std::max(pad_resident, static_cast<double>(head_pad)));
   m.inference_scratchpad_resident = static_cast<size_t>(std::max(infer_resident, static_cast<double>(head_pad)));
-  if (bf16) m.weight_copies += V * H * act;
+  m.weight_copies += head.weight_copy_bytes(static_cast<int>(TB));
   return m;
 }
 

@@ -53,7 +53,6 @@ Model::Model(const ModelConfig& config, uint64_t seed, std::span<float> storage)
   const bool lstm = config.cell == Cell::lstm;
   for (RecurrentState* s : {&carry_, &final_, &zero_, &dcarry_, &dstate0_})
     *s = RecurrentState(config.layers, 0, config.hidden, lstm);
-  if (bf16_) head_w16_.grow(static_cast<size_t>(config.outputs) * config.hidden);
 }
 
 RecurrentState Model::make_state(int B) const {
@@ -95,9 +94,8 @@ void Model::begin_pass(const RecurrentState& state) {
   const float* P = params_.data();
   for (int l = 0; l < config_.layers; ++l)
     layers_[l].set_weights(P + layout_.weight_ih(l).offset, P + layout_.weight_hh(l).offset);
-  if (!bf16_) return;
-  to_bf16(head_w16_.data(), P + head_w_at_, static_cast<int64_t>(config_.outputs) * config_.hidden);
-  to_bf16(h16_.data(), state.h.data(), static_cast<int64_t>(state.h.size()));  // slot kInitial
+  head_.set_weights(P + head_w_at_);
+  if (bf16_) to_bf16(h16_.data(), state.h.data(), static_cast<int64_t>(state.h.size()));  // slot kInitial
 }
 
 void Model::end_pass(RecurrentState& state, const RecurrentState& from, Slot slot) {
@@ -141,10 +139,8 @@ int Model::head_from(const WindowBatch& w) const {
 LossSums Model::head_loss(const WindowBatch& w, int from, bool grad, float* grads) {
   const int H = config_.hidden, N = config_.outputs, M = (w.T - from) * w.B;
   const size_t first = static_cast<size_t>(from) * w.B;
-  const float* P = params_.data();
-  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + head_w_at_;
-  const float* b = P + head_b_at_;
-  head_.forward(logits_.data(), X(config_.layers) + first * H * act_size_, W, M, stream_, scratch_);
+  const float* b = params_.data() + head_b_at_;
+  head_.forward(logits_.data(), X(config_.layers) + first * H * act_size_, M, stream_, scratch_);
   LossGrad g{grads ? grads + head_b_at_ : nullptr, loss_partials_.data(),
              bf16_ ? dlogits16_.data() : nullptr};
   const LossGrad* gp = grad ? &g : nullptr;
@@ -213,8 +209,7 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   float* dtop = dX(L);
   std::fill_n(dtop, static_cast<size_t>(from) * B * H, 0.0f);  // steps without loss send no gradient
   const void* dlogits = bf16_ ? static_cast<const void*>(dlogits16_.data()) : logits_.data();
-  const void* W = bf16_ ? static_cast<const void*>(head_w16_.data()) : P + head_w_at_;
-  head_.backward(dtop + static_cast<size_t>(from) * B * H, G + head_w_at_, dlogits, X(L) + at_step(from, H), W,
+  head_.backward(dtop + static_cast<size_t>(from) * B * H, G + head_w_at_, dlogits, X(L) + at_step(from, H),
                  (T - from) * B, stream_, scratch_);
   for (int c = chunks - 1; c >= 0; --c) {
     for (int l = L - 1; l >= 0; --l) {

@@ -150,7 +150,6 @@ class Model {
   Buffer<float> logits_;              // [T*B][outputs]; an f32 model's dlogits replace them in place
   Buffer<float> loss_partials_;       // [threads][outputs]: the head bias gradient's per-thread sums
   Buffer<bfloat16> dlogits16_;        // bf16 model: [T*B][outputs] dlogits for the head's backward
-  Buffer<bfloat16> head_w16_;         // bf16 model: head.weight rounded to bf16 once per pass
   Buffer<bfloat16> h16_;              // bf16 model: h of the initial, carry and final states, [3][L][B][H]
   Buffer<char> workspace_;            // every (layer, chunk)'s oneDNN workspace
   RecurrentState carry_, final_, zero_, dcarry_, dstate0_;

@@ -17,9 +17,9 @@ enum class Cell { lstm, gru, rnn_tanh };
 enum class Head { every_step, last_step };  // the head reads every step, or the last step of each window
 enum class Loss { cross_entropy, mse };
 enum class Precision { f32, bf16 };
-// How an f32 LSTM layer runs: on tbptt's GEMM cell (engine/gemm_lstm.h), or on oneDNN's RNN
+// How an LSTM layer runs: on tbptt's GEMM cell (engine/gemm_lstm.h), or on oneDNN's RNN
 // primitive. The two compute the same function; the choice is for tests and benchmarks that
-// compare them, not a YAML setting. bf16 LSTMs always run on the primitive.
+// compare them, not a YAML setting.
 enum class LstmKernel { gemm, primitive };
 
 struct ModelConfig {

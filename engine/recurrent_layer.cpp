@@ -102,8 +102,7 @@ Built build_cell(Cell cell, const dnnl::engine& e, bool training, const CellDesc
 RecurrentLayer::RecurrentLayer(const dnnl::engine& engine, Cell cell, int I, int H, Precision precision,
                                LstmKernel kernel)
     : engine_(engine), cell_(cell), I_(I), H_(H), precision_(precision), copies_(engine) {
-  if (cell == Cell::lstm && precision == Precision::f32 && kernel == LstmKernel::gemm)
-    gemm_ = std::make_unique<GemmLstm>(engine, I, H);
+  if (cell == Cell::lstm && kernel == LstmKernel::gemm) gemm_ = std::make_unique<GemmLstm>(engine, I, H, precision);
 }
 
 RecurrentLayer::~RecurrentLayer() = default;
@@ -233,9 +232,8 @@ void RecurrentLayer::refresh(WeightCopies::Copy* const (&copies)[2], dnnl::strea
 void RecurrentLayer::forward(void* dst, StatePtr dst_state, const void* src, StatePtr src_state, const float* bias,
                              void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch) {
   if (gemm_)
-    return gemm_->forward(static_cast<float*>(dst), static_cast<float*>(dst_state.h), dst_state.c,
-                          static_cast<const float*>(src), static_cast<const float*>(src_state.h), src_state.c, bias,
-                          workspace, T, B, strm, scratch);
+    return gemm_->forward(dst, dst_state.h, dst_state.c, src, src_state.h, src_state.c, bias, workspace, T, B, strm,
+                          scratch);
   const bool training = workspace != nullptr;
   Shape& s = built(T, B, training);
   refresh(training ? s.train_w : s.infer_w, strm);
@@ -256,9 +254,8 @@ void RecurrentLayer::backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, fl
                               dnnl::stream& strm, Scratchpad& scratch) {
   if (gemm_)
     return gemm_->backward(dsrc, static_cast<float*>(dsrc_state.h), dsrc_state.c, dw_ih, dw_hh, dbias, ddst,
-                           static_cast<const float*>(ddst_state.h), ddst_state.c, static_cast<const float*>(src),
-                           static_cast<const float*>(src_state.h), src_state.c, static_cast<const float*>(dst),
-                           workspace, T, B, strm, scratch);
+                           static_cast<const float*>(ddst_state.h), ddst_state.c, src, src_state.h, src_state.c,
+                           dst, workspace, T, B, strm, scratch);
   Shape& s = built(T, B, true);
   refresh(s.bwd_w, strm);
   s.bind_forward(src, src_state, bias, dst, dst_state, cell_ == Cell::lstm);

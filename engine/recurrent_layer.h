@@ -18,8 +18,8 @@
 // (the same for every shape of an LSTM; copies are shared by layout).
 // Backward ACCUMULATES into the weight gradients and OVERWRITES the diff_src buffers.
 //
-// An f32 LSTM runs on tbptt's GEMM cell instead (engine/gemm_lstm.h) unless LstmKernel::primitive
-// is asked for: the same function, with the same arguments, on faster products.
+// An LSTM, f32 or bf16, runs on tbptt's GEMM cell instead (engine/gemm_lstm.h) unless
+// LstmKernel::primitive is asked for: the same function, with the same arguments, on faster products.
 
 #include <dnnl.hpp>
 #include <map>
@@ -78,7 +78,7 @@ class RecurrentLayer {
   std::map<std::pair<int, int>, std::unique_ptr<Shape>> shapes_;
   dnnl::memory user_ih_, user_hh_;  // views of the f32 weights as stored (handles from set_weights)
   WeightCopies copies_;  // one per layout the primitives chose
-  std::unique_ptr<GemmLstm> gemm_;  // set: the layer is an f32 LSTM on GEMMs, no primitive is built
+  std::unique_ptr<GemmLstm> gemm_;  // set: the layer is an LSTM on GEMMs, no primitive is built
   const float* w_ih_ = nullptr;
   const float* w_hh_ = nullptr;
 };
