@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "common/check.h"
+#include "engine/bf16.h"
 #include "engine/bound_primitive.h"
-#include "engine/layers.h"
 #include "engine/sgemm.h"
 #include "engine/simd.h"
 
