@@ -66,6 +66,7 @@ double global_norm(std::span<const float> grads, double scale);
 
 // dst[i] = sum over r of replicas[r][i], added in replica order, for i in `shard` (dst may be one of
 // the replicas): the data-parallel gradient sum when the ranks' gradients are in shared memory.
-void sum_replicas(float* dst, std::span<const float* const> replicas, Shard shard);
+// Returns sum dst[i]^2 over the shard (as sum_of_squares, in one pass with the sum).
+double sum_replicas(float* dst, std::span<const float* const> replicas, Shard shard);
 
 }  // namespace tbptt::engine

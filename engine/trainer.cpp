@@ -28,7 +28,8 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
 
   const auto t_reduce = std::chrono::steady_clock::now();
   double sums[3] = {local.loss, local.correct, static_cast<double>(local.targets)};
-  const Shard shard = reducer_ ? reducer_->reduce(grads, sums) : Shard{0, grads.size()};
+  const Reduced reduced = reducer_ ? reducer_->reduce(grads, sums) : Reduced{{0, grads.size()}, sum_of_squares(grads)};
+  const Shard shard = reduced.shard;
   s.allreduce = seconds_since(t_reduce);
 
   s.targets = static_cast<int64_t>(sums[2]);
@@ -41,8 +42,7 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
   if (s.targets > 0) {
     const auto t_opt = std::chrono::steady_clock::now();
     double scale = 1.0 / sums[2];
-    double squares = sum_of_squares(grads.subspan(shard.begin, shard.size()));
-    if (reducer_) squares = reducer_->sum_over_shards(squares);
+    const double squares = reducer_ ? reducer_->sum_over_shards(reduced.squares) : reduced.squares;
     s.grad_norm = std::sqrt(squares) * scale;
     if (config_.clip_grad_norm > 0) {
       const double coef = config_.clip_grad_norm / (s.grad_norm + 1e-6);  // torch.nn.utils.clip_grad_norm_

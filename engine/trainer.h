@@ -23,12 +23,18 @@ namespace tbptt::engine {
 // The harness has two: one MPI_Allreduce of the whole gradient, after which every rank steps
 // every parameter (shard = all), and, for ranks on one node, parameters, optimizer state and
 // gradients in shared memory, where each rank sums and steps its own shard of the parameters.
+// What a reduction leaves this rank: the shard it steps, where grads holds the sum of every
+// replica's gradient, and the sum of squares of that sum over the shard (for the global norm).
+struct Reduced {
+  Shard shard;
+  double squares = 0;
+};
+
 class GradientReducer {
  public:
   virtual ~GradientReducer() = default;
-  // Sums `sums` over the ranks, and the gradient over the ranks at least on the returned shard:
-  // there grads holds the sum of every replica's gradient. This rank steps that shard.
-  virtual Shard reduce(std::span<float> grads, std::span<double> sums) = 0;
+  // Sums `sums` over the ranks, and the gradient over the ranks at least on the returned shard.
+  virtual Reduced reduce(std::span<float> grads, std::span<double> sums) = 0;
   // The sum over the shards of one number per shard, identical on every rank.
   virtual double sum_over_shards(double x) { return x; }
   // After this rank's step: returns once every shard is stepped.

@@ -51,9 +51,9 @@ class RankGroup : public engine::GradientReducer {
   // `grads` over the ranks, in place. Throws RunAborted if any rank flagged error/interrupt.
   void allreduce_sum(std::span<float> grads, std::span<double> sums);
   // engine::GradientReducer: allreduce_sum of the whole gradient; every rank steps all of it.
-  engine::Shard reduce(std::span<float> grads, std::span<double> sums) override {
+  engine::Reduced reduce(std::span<float> grads, std::span<double> sums) override {
     allreduce_sum(grads, sums);
-    return {0, grads.size()};
+    return {{0, grads.size()}, engine::sum_of_squares(grads)};
   }
   // A round without gradients (evaluation sums).
   void sum(std::span<double> sums) { allreduce_sum({}, sums); }

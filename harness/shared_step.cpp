@@ -121,15 +121,14 @@ SharedStep::SharedStep(RankGroup& group, void* base, size_t bytes, size_t params
 
 SharedStep::~SharedStep() { munmap(base_, bytes_); }
 
-engine::Shard SharedStep::reduce(std::span<float> grads, std::span<double> sums) {
+engine::Reduced SharedStep::reduce(std::span<float> grads, std::span<double> sums) {
   const auto rank = static_cast<size_t>(group_.rank());
   TBPTT_CHECK(grads.data() == grads_[rank].data(), "the trainer's gradient must be this rank's shared buffer");
   // The round publishes this rank's gradient and returns once every rank's is written (x86 keeps
   // stores in order; the fence keeps the compiler from moving them past the call).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   group_.sum(sums);
-  engine::sum_replicas(grads.data(), replicas_, shards_[rank]);
-  return shards_[rank];
+  return {shards_[rank], engine::sum_replicas(grads.data(), replicas_, shards_[rank])};
 }
 
 double SharedStep::sum_over_shards(double x) {

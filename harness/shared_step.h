@@ -10,8 +10,9 @@
 //
 //   backward      every rank writes its own gradient
 //   round         RankGroup's tiny allreduce of the sums and flags: every gradient is complete
-//   sum           grads_r[shard r] = grads_0[shard r] + ... + grads_{P-1}[shard r] (rank order)
-//   norm          the sum of squares of each shard, the P partials added in rank order
+//   sum           grads_r[shard r] = grads_0[shard r] + ... + grads_{P-1}[shard r] (rank order),
+//                 and the sum of squares of the shard in the same pass
+//   norm          the P shards' sums of squares, added in rank order
 //   step          rank r steps params[shard r] and the optimizer state of shard r
 //   barrier       every shard is stepped: the next forward reads the new parameters
 //
@@ -43,7 +44,7 @@ class SharedStep : public engine::GradientReducer {
   engine::TrainerStorage trainer_storage() { return {grads_[static_cast<size_t>(group_.rank())], state_}; }
 
   // engine::GradientReducer
-  engine::Shard reduce(std::span<float> grads, std::span<double> sums) override;
+  engine::Reduced reduce(std::span<float> grads, std::span<double> sums) override;
   double sum_over_shards(double x) override;
   void step_done() override;
 

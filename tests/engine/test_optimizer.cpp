@@ -131,7 +131,8 @@ TEST(Optimizer, StorageOfTheWrongSizeIsRefused) {
   EXPECT_THROW(Optimizer(OptimizerConfig{}, 2, state), std::invalid_argument);  // adam needs 2 x 2
 }
 
-// The shared-memory gradient sum: replicas added in order, into any of them, on the shard only.
+// The shared-memory gradient sum: replicas added in order, into any of them, on the shard only,
+// returning the sum of squares of what it wrote.
 TEST(SumReplicas, AddsInReplicaOrderIntoAnyReplicaOnTheShardOnly) {
   const size_t n = 40000;
   std::vector<std::vector<float>> r(3, std::vector<float>(n));
@@ -145,7 +146,10 @@ TEST(SumReplicas, AddsInReplicaOrderIntoAnyReplicaOnTheShardOnly) {
   const std::vector<float> untouched = r[2];
   const Shard shard{37, 39999};
   const float* replicas[] = {r[0].data(), r[1].data(), r[2].data()};
-  sum_replicas(r[2].data(), replicas, shard);
+  const double squares = sum_replicas(r[2].data(), replicas, shard);
+  double expected_squares = 0;
+  for (size_t i = shard.begin; i < shard.end; ++i) expected_squares += static_cast<double>(expected[i]) * expected[i];
+  EXPECT_NEAR(squares, expected_squares, 1e-12 * expected_squares);
   for (size_t i = 0; i < n; ++i) {
     const bool inside = i >= shard.begin && i < shard.end;
     ASSERT_EQ(r[2][i], inside ? expected[i] : untouched[i]) << i;
