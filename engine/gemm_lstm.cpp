@@ -211,6 +211,9 @@ struct GemmLstm::Chunk {
 //   products  a bf16 layer's chunk products
 struct GemmLstm::Pad {
   size_t lanes = 0, own = 0, dz = 0, products = 0;
+  size_t own_at() const { return lanes; }  // byte offsets of the parts
+  size_t dz_at() const { return lanes + own; }
+  size_t products_at() const { return lanes + own + dz; }
   size_t total() const { return lanes + own + dz + products; }
 };
 
@@ -312,14 +315,13 @@ GemmLstm::Pad GemmLstm::pad_layout(int T, int B, bool training) {
 }
 
 // Points every lane at its slice of the scratchpad and brings the weight copies up to date.
-size_t GemmLstm::bind(Step& st, char* pad, bool forward, dnnl::stream& strm) {
+void GemmLstm::bind(Step& st, char* pad, bool forward, dnnl::stream& strm) {
   for (size_t l = 0; l < st.lanes.size(); ++l) {
     Lane& lane = st.lanes[l];
     set_handle(lane.pad, pad + l * st.pad_bytes);
     WeightCopies::refresh(forward ? lane.w_forward : lane.w_backward, strm);
   }
   WeightCopies::refresh(w_ih16_, strm);
-  return st.lanes.size() * st.pad_bytes;
 }
 
 size_t GemmLstm::workspace_bytes(int T, int B) const {
@@ -348,11 +350,11 @@ void GemmLstm::forward(void* dst, void* h_T, float* c_T, const void* src, const 
   const Pad layout = pad_layout(T, B, workspace != nullptr);
   char* pad = static_cast<char*>(scratch.get(layout.total()));
   bind(st, pad, true, strm);
-  float* A = static_cast<float*>(workspace ? workspace : pad + layout.lanes);
+  float* A = static_cast<float*>(workspace ? workspace : pad + layout.own_at());
   float* c = A + T * BG;
   // Z = X W_ih for the whole chunk, then the recurrence step by step.
   if (bf16_)
-    chunk(T, B).zx.run(A, src, w_ih16_->mem.get_data_handle(), pad + layout.total() - layout.products, strm);
+    chunk(T, B).zx.run(A, src, w_ih16_->mem.get_data_handle(), pad + layout.products_at(), strm);
   else
     sgemm('N', 'N', T * B, G, I_, static_cast<const float*>(src), I_, w_ih_, G, 0.0f, A, G);
   TBPTT_CHECK(recur_forward(st.lanes, bf16_, dst, c, A, h0, c0, bias, T, B, H_), "a oneDNN matmul failed to execute");
@@ -370,14 +372,14 @@ void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float
   const Pad layout = pad_layout(T, B, true);
   char* pad = static_cast<char*>(scratch.get(layout.total()));
   bind(st, pad, false, strm);
-  float* dh = reinterpret_cast<float*>(pad + layout.lanes);
+  float* dh = reinterpret_cast<float*>(pad + layout.own_at());
   float* dc = dh + BH;
   float* dbias_partials = dc + BH;
   const size_t lanes = st.lanes.size();
   std::fill_n(dbias_partials, lanes * G, 0.0f);
   float* A = static_cast<float*>(workspace);  // the activations; for f32 also dZ, in place
   const float* c = A + T * BG;
-  void* dZ = bf16_ ? static_cast<void*>(pad + layout.lanes + layout.own) : A;
+  void* dZ = bf16_ ? static_cast<void*>(pad + layout.dz_at()) : A;
   TBPTT_CHECK(recur_backward(st.lanes, bf16_, dZ, dh, dc, dh0, dc0, dbias_partials, A, ddst, dh_T, dc_T, c, c0, T, B,
                              H_),
               "a oneDNN matmul failed to execute");
@@ -386,7 +388,7 @@ void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float
   // The products over the whole chunk: h_{t-1} is h0 for t = 0 and dst[t - 1] after.
   if (bf16_) {
     const Chunk& ch = chunk(T, B);
-    void* products_pad = pad + layout.total() - layout.products;
+    void* products_pad = pad + layout.products_at();
     const auto* dZ16 = static_cast<const bfloat16*>(dZ);
     ch.dw_ih.run(dw_ih, src, dZ16, products_pad, strm);
     ch.dw_h0.run(dw_hh, h0, dZ16, products_pad, strm);

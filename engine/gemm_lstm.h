@@ -86,7 +86,7 @@ class GemmLstm {
   Step& step(int B);
   Chunk& chunk(int T, int B);
   Pad pad_layout(int T, int B, bool training);
-  size_t bind(Step& st, char* pad, bool forward, dnnl::stream& s);
+  void bind(Step& st, char* pad, bool forward, dnnl::stream& s);
 
   dnnl::engine engine_;
   int I_, H_;
