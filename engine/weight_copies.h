@@ -13,8 +13,8 @@
 //   bf16  ab           plain row-major, rounded
 //
 // (K and N padded with zeros to whole blocks) is tbptt's own loop over the blocks on every
-// thread; any other pair is a oneDNN reorder. The reorder (jit:uni) took 0.3-0.5 ms for one
-// 256 x 1024 LSTM weight here, most of it single-threaded; tests/engine/test_weight_copies.cpp
+// thread; any other pair is a oneDNN reorder. The reorder (jit:uni) took 0.2-0.5 ms for one
+// 256 x 1024 LSTM weight here, barely faster on 2 threads than 1; tests/engine/test_weight_copies.cpp
 // holds the loop to the reorder's bytes.
 
 #include <dnnl.hpp>
