@@ -3,21 +3,14 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "common/check.h"
 #include "common/error.h"
+#include "common/stopwatch.h"
 #include "engine/denormals.h"
 #include "engine/parallel.h"
 
 namespace tbptt::engine {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 RecurrentState::RecurrentState(int layers, int batch, int hidden, bool with_c)
     : L(layers), B(batch), H(hidden), lstm(with_c) {
@@ -156,7 +149,7 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   TBPTT_CHECK(state.B == w.B, "the state's batch differs from the window's");
   const int T = w.T, B = w.B, L = config_.layers, H = config_.hidden;
   reserve(T, B);
-  const auto t_start = std::chrono::steady_clock::now();
+  const auto t_start = Clock::now();
   begin_pass(state);
 
   // Chunks: cut at p when the next window starts strictly inside this one.
@@ -200,7 +193,7 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   if (times) times->forward = seconds_since(t_start);
 
   // 4. Backward: head, then chunks last to first, layers top to bottom, then the embedding.
-  const auto t_back = std::chrono::steady_clock::now();
+  const auto t_back = Clock::now();
   // oneDNN's RNN backward and the embedding's scatter accumulate into their gradients: zero them
   // once per update, never per call. The head (last in the layout) writes its gradients.
   const auto n = static_cast<int64_t>(head_w_at_);

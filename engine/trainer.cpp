@@ -1,17 +1,11 @@
 #include "engine/trainer.h"
 
-#include <chrono>
 #include <cmath>
 #include <limits>
 
+#include "common/stopwatch.h"
+
 namespace tbptt::engine {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 TruncatedTrainer::TruncatedTrainer(Model& model, const TrainerConfig& config, int B, GradientReducer* reducer,
                                    TrainerStorage storage)
@@ -26,7 +20,7 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
   const std::span<float> grads = grads_;
   const LossSums local = model_.forward_backward(grads, state_, w, &s.pass);
 
-  const auto t_reduce = std::chrono::steady_clock::now();
+  const auto t_reduce = Clock::now();
   double sums[3] = {local.loss, local.correct, static_cast<double>(local.targets)};
   const Reduced reduced = reducer_ ? reducer_->reduce(grads, sums) : Reduced{{0, grads.size()}, sum_of_squares(grads)};
   const Shard shard = reduced.shard;
@@ -40,7 +34,7 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
   s.grad_norm = nan;
   ++updates_;
   if (s.targets > 0) {
-    const auto t_opt = std::chrono::steady_clock::now();
+    const auto t_opt = Clock::now();
     double scale = 1.0 / sums[2];
     const double squares = reducer_ ? reducer_->sum_over_shards(reduced.squares) : reduced.squares;
     s.grad_norm = std::sqrt(squares) * scale;

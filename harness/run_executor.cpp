@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/stopwatch.h"
 #include "data/dataset.h"
 #include "engine/trainer.h"
 #include "harness/checkpoint_io.h"
@@ -24,9 +24,6 @@
 
 namespace tbptt::harness {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 results::Value to_value(const Param& p) {
   return std::visit([](const auto& v) -> results::Value { return v; }, p);

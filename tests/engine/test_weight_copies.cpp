@@ -16,17 +16,17 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-struct Case {
+struct PackCase {
   memory::dim K, N;
   bool transposed;  // the view reads a [N][K] buffer by columns, as the LSTM's W_hh^T
   dt type;
   tag layout;
 };
 
-class PackingTest : public ::testing::TestWithParam<Case> {};
+class PackingTest : public ::testing::TestWithParam<PackCase> {};
 
 TEST_P(PackingTest, MatchesTheOnednnReorderByteForByte) {
-  const Case c = GetParam();
+  const PackCase c = GetParam();
   const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
   dnnl::stream s(cpu);
   std::vector<float> values(static_cast<size_t>(c.K * c.N));
@@ -60,15 +60,15 @@ TEST_P(PackingTest, MatchesTheOnednnReorderByteForByte) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, PackingTest,
-                         ::testing::Values(Case{256, 1024, false, dt::bf16, tag::BA16a64b2a},
-                                           Case{1024, 256, true, dt::bf16, tag::BA16a64b2a},
-                                           Case{96, 40, false, dt::bf16, tag::BA16a64b2a},
-                                           Case{70, 130, true, dt::bf16, tag::BA16a64b2a},
-                                           Case{256, 1024, false, dt::f32, tag::BA16a64b},
-                                           Case{1024, 256, true, dt::f32, tag::BA16a64b},
-                                           Case{37, 100, true, dt::f32, tag::BA16a64b},
-                                           Case{128, 1024, false, dt::bf16, tag::ab},
-                                           Case{33, 70, true, dt::bf16, tag::ab}));
+                         ::testing::Values(PackCase{256, 1024, false, dt::bf16, tag::BA16a64b2a},
+                                           PackCase{1024, 256, true, dt::bf16, tag::BA16a64b2a},
+                                           PackCase{96, 40, false, dt::bf16, tag::BA16a64b2a},
+                                           PackCase{70, 130, true, dt::bf16, tag::BA16a64b2a},
+                                           PackCase{256, 1024, false, dt::f32, tag::BA16a64b},
+                                           PackCase{1024, 256, true, dt::f32, tag::BA16a64b},
+                                           PackCase{37, 100, true, dt::f32, tag::BA16a64b},
+                                           PackCase{128, 1024, false, dt::bf16, tag::ab},
+                                           PackCase{33, 70, true, dt::bf16, tag::ab}));
 
 TEST(Packing, LeavesOtherPairsToTheReorder) {
   const memory::desc ldigo({1, 1, 8, 4, 8}, dt::f32, tag::ldigo);

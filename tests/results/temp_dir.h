@@ -1,7 +1,9 @@
 #pragma once
 // A fresh folder per test under the system temp folder, removed with everything in it at the end,
-// and the names of what a folder holds (empty when it does not exist).
+// the names of what a folder holds (empty when it does not exist), and a file's inode (0 when it
+// does not exist): a file replaced by a rename has a new one.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -36,6 +38,11 @@ inline std::set<std::string> files_in(const std::filesystem::path& folder) {
   for (const auto& entry : std::filesystem::directory_iterator(folder, missing))
     names.insert(entry.path().filename().string());
   return names;
+}
+
+inline ino_t inode(const std::filesystem::path& file) {
+  struct stat info {};
+  return ::stat(file.c_str(), &info) == 0 ? info.st_ino : 0;
 }
 
 }  // namespace tbptt::results::testing

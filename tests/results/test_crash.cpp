@@ -4,7 +4,6 @@
 // salvaged checkpoint file and removes every file nothing links.
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@ namespace fs = std::filesystem;
 using testing::kCrashRun;
 using testing::TempDir;
 using testing::files_in;
+using testing::inode;
 
 // Starts `results_tool <mode> <out_dir>`, waits until it prints "ready", optionally lets it run
 // on for `extra`, then SIGKILLs it. Returns false if it never got ready.
@@ -95,11 +95,6 @@ void expect_h5py_reads_everything(const fs::path& file) {
 }
 
 std::string checkpoint_name(int64_t update) { return checkpoint_file("r.h5", update).filename().string(); }
-
-ino_t inode(const fs::path& file) {
-  struct stat info {};
-  return ::stat(file.c_str(), &info) == 0 ? info.st_ino : 0;
-}
 
 std::vector<Tensor> sorted(std::vector<Tensor> tensors) {
   std::sort(tensors.begin(), tensors.end(), [](auto& a, auto& b) { return a.name < b.name; });

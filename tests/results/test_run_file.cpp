@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sys/stat.h>
 
 #include <cmath>
 #include <csignal>
@@ -27,6 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 using testing::files_in;
+using testing::inode;
 
 // s matches the POSIX extended regular expression `ere`. Not <regex>: it made this file the
 // slowest of the project to compile (16 s, 40 s under the sanitizers) for three matches.
@@ -78,11 +78,6 @@ void expect_same(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
     EXPECT_EQ(a[i].shape, b[i].shape);
     EXPECT_EQ(a[i].values, b[i].values);
   }
-}
-
-ino_t inode(const fs::path& file) {
-  struct stat info {};
-  return ::stat(file.c_str(), &info) == 0 ? info.st_ino : 0;
 }
 
 RunOptions options_in(const fs::path& out_dir, const std::string& run_id = "r1") {

@@ -49,7 +49,7 @@ std::vector<BadCase> load_cases() {
 
 const std::vector<BadCase> kCases = load_cases();
 
-std::string error_of(const std::string& path) {
+std::string load_error(const std::string& path) {
   try {
     Experiment::load(path);
   } catch (const ExperimentError& e) {
@@ -63,7 +63,7 @@ class BadInput : public ::testing::TestWithParam<BadCase> {};
 TEST_P(BadInput, IsRejectedAtTheExactPosition) {
   const BadCase& c = GetParam();
   const std::string path = std::string(TBPTT_BAD_INPUT_DIR) + "/" + c.file;
-  const std::string what = error_of(path);
+  const std::string what = load_error(path);
   const std::string prefix = path + ":" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": ";
   EXPECT_EQ(what.substr(0, prefix.size()), prefix) << what;
   EXPECT_NE(what.find(c.fragment), std::string::npos) << what;
@@ -94,7 +94,7 @@ TEST(BadInputGenerated, OneMegabyteLine) {
     std::ofstream out(path);
     out << "name: " << std::string(1 << 20, 'a') << "\ndata: {source: copy}\n";
   }
-  const std::string what = error_of(path.string());
+  const std::string what = load_error(path.string());
   fs::remove(path);
   EXPECT_EQ(what.rfind(path.string() + ":1:7: name must be 1 to 128 characters", 0), 0u) << what.substr(0, 300);
   EXPECT_NE(what.find("(1048576 characters)"), std::string::npos);
@@ -103,8 +103,8 @@ TEST(BadInputGenerated, OneMegabyteLine) {
 
 TEST(BadInputGenerated, MissingFileAndDirectoryNameOnlyThePath) {
   const std::string missing = std::string(TBPTT_BAD_INPUT_DIR) + "/no_such_experiment.yaml";
-  EXPECT_EQ(error_of(missing), missing + ": no such file");
-  EXPECT_EQ(error_of(TBPTT_BAD_INPUT_DIR), std::string(TBPTT_BAD_INPUT_DIR) + ": is a directory; expected an experiment YAML file");
+  EXPECT_EQ(load_error(missing), missing + ": no such file");
+  EXPECT_EQ(load_error(TBPTT_BAD_INPUT_DIR), std::string(TBPTT_BAD_INPUT_DIR) + ": is a directory; expected an experiment YAML file");
 }
 
 TEST(BadInputGenerated, UnreadableFile) {
@@ -112,7 +112,7 @@ TEST(BadInputGenerated, UnreadableFile) {
   const fs::path path = fs::temp_directory_path() / ("tbptt_unreadable_" + std::to_string(::getpid()) + ".yaml");
   std::ofstream(path) << "name: demo\n";
   fs::permissions(path, fs::perms::none);
-  const std::string what = error_of(path.string());
+  const std::string what = load_error(path.string());
   fs::remove(path);
   EXPECT_EQ(what.rfind(path.string() + ": cannot be read: ", 0), 0u) << what;
 }
