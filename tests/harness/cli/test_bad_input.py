@@ -4,6 +4,7 @@ each answered with exit status 2, a message naming FILE:LINE:COLUMN (or the opti
 allowed, and nothing written to the output location."""
 import os
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from tbptt_cli import SOURCE_DIR, TBPTT, TempDirTest, malformed_cases, run
 
@@ -21,17 +22,23 @@ class BadExperiments(TempDirTest):
         self.assertGreaterEqual(len(list(malformed_cases(BAD))), 60)
 
     def test_every_malformed_file_exits_2_and_writes_nothing(self):
-        for name, row, col, fragment in malformed_cases(BAD):
+        cases = [(name, row, col, fragment, command)
+                 for name, row, col, fragment in malformed_cases(BAD) for command in ("run", "plan")]
+
+        def attempt(case):  # each case its own process and output folder: two at a time, in any order
+            name, _, _, _, command = case
+            out = self.path(f"out-{command}-{name}")
+            return out, run([TBPTT, command, os.path.join(BAD, name)] + (["--out", out] if command == "run" else []))
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(attempt, cases))
+        for (name, row, col, fragment, command), (out, result) in zip(cases, results):
             path = os.path.join(BAD, name)
-            for command in ("run", "plan"):
-                with self.subTest(file=name, command=command):
-                    out = self.path("out-" + name)
-                    args = [TBPTT, command, path] + (["--out", out] if command == "run" else [])
-                    result = run(args)
-                    self.assertEqual(result.returncode, 2, result.stderr)
-                    self.assertIn(f"{path}:{row}:{col}: ", result.stderr)
-                    self.assertIn(fragment, result.stderr)
-                    self.assertFalse(os.path.exists(out), "nothing may be written")
+            with self.subTest(file=name, command=command):
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertIn(f"{path}:{row}:{col}: ", result.stderr)
+                self.assertIn(fragment, result.stderr)
+                self.assertFalse(os.path.exists(out), "nothing may be written")
 
 
 class BadCommandLines(TempDirTest):
