@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -37,8 +36,8 @@ bool on_one_node(MPI_Comm comm, int size) {
   return node_size == size;
 }
 
-// Test hook: TBPTT_FAULT_NO_SHM=r makes rank r of every group fail to open the segment, as with
-// a /dev/shm too small for it (Docker's default is 64 MB).
+// Test hook: TBPTT_FAULT_NO_SHM=r makes rank r of every group fail to get the segment, as when the
+// memory limit refuses its pages (rank 0) or a rank may not open another's files (rank r > 0).
 bool fault_no_shm(MPI_Comm comm) {
   const char* r = std::getenv("TBPTT_FAULT_NO_SHM");
   int rank = 0;
@@ -46,36 +45,40 @@ bool fault_no_shm(MPI_Comm comm) {
   return r && std::atoi(r) == rank;
 }
 
-// The leader creates a POSIX shared memory object (tmpfs, never written back to a disk) under a
-// unique name and reserves its pages: a /dev/shm too small fails here, not as a SIGBUS later.
-// Every rank maps it, then the leader unlinks the name, so nothing is left behind if a rank dies.
+// The segment has no name, so nothing can be left behind, whenever a rank dies:
+//   1. the leader creates an anonymous memory file (memfd: in RAM, never in /dev/shm, so a small
+//      /dev/shm, such as Docker's 64 MB, does not limit it) and reserves its pages: a memory limit
+//      fails here, not as a SIGBUS mid-run;
+//   2. the other ranks open the leader's descriptor through /proc/<pid>/fd/<fd> (same node, same
+//      user: the ranks of one run);
+//   3. every rank maps it and closes its descriptor, once all have opened it. The kernel frees the
+//      pages with the last mapping, also when a rank is killed.
 void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) {
-  static int runs = 0;
-  char name[64] = {};
-  int fd = -1;
   const bool fault = fault_no_shm(comm);
+  int where[2] = {static_cast<int>(getpid()), -1};  // the leader's pid and descriptor; -1: none
+  int fd = -1;
   if (leader) {
-    std::snprintf(name, sizeof name, "/tbptt-%d-%d", static_cast<int>(getpid()), runs++);
-    fd = fault ? (errno = ENOSPC, -1) : shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    fd = fault ? (errno = ENOSPC, -1) : memfd_create("tbptt-shared-step", MFD_CLOEXEC);
     const int rc = fd < 0 ? errno : posix_fallocate(fd, 0, static_cast<off_t>(bytes));
     if (rc != 0) {
-      error = std::string("/dev/shm") + name + ": " + std::strerror(rc);
-      if (fd >= 0) close(fd), shm_unlink(name);
-      name[0] = 0;
+      error = "shared memory of " + std::to_string(bytes >> 20) + " MiB: " + std::strerror(rc);
+      if (fd >= 0) close(fd), fd = -1;
     }
+    where[1] = fd;
   }
-  MPI_Bcast(name, sizeof name, MPI_CHAR, 0, comm);
+  MPI_Bcast(where, 2, MPI_INT, 0, comm);
+  if (!leader && where[1] >= 0) {
+    const std::string path = "/proc/" + std::to_string(where[0]) + "/fd/" + std::to_string(where[1]);
+    fd = fault ? (errno = EACCES, -1) : open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) error = path + ": " + std::strerror(errno);
+  }
   void* base = MAP_FAILED;
-  if (name[0]) {
-    if (!leader) fd = fault ? (errno = ENOSPC, -1) : shm_open(name, O_RDWR, 0);
-    if (fd >= 0) {
-      base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-      close(fd);
-    }
-    if (base == MAP_FAILED && error.empty()) error = std::string("/dev/shm") + name + ": " + std::strerror(errno);
+  if (fd >= 0) {
+    base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) error = "mmap of the shared memory: " + std::string(std::strerror(errno));
   }
-  const bool mapped = all_ranks(base != MAP_FAILED, comm);  // after it, every rank has opened the name
-  if (leader && name[0]) shm_unlink(name);
+  const bool mapped = all_ranks(base != MAP_FAILED, comm);  // after it, no rank opens the leader's descriptor
+  if (fd >= 0) close(fd);
   if (!mapped && base != MAP_FAILED) munmap(base, bytes), base = MAP_FAILED;
   return mapped ? base : nullptr;
 }

@@ -34,7 +34,8 @@ class SharedStep : public engine::GradientReducer {
  public:
   // Collective over the group. nullptr (on every rank) when the group has one rank, spans more
   // than one node, TBPTT_SHARED_STEP=0 is set on some rank, or some rank cannot get the shared
-  // memory (e.g. a small /dev/shm): the run then uses RankGroup's allreduce.
+  // memory (a memory limit, or no access to the leader's /proc/<pid>/fd): the run then uses
+  // RankGroup's allreduce.
   static std::unique_ptr<SharedStep> create(RankGroup& group, size_t params, size_t optimizer_state);
   ~SharedStep() override;
   SharedStep(const SharedStep&) = delete;

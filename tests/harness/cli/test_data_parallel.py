@@ -54,7 +54,7 @@ class DataParallel(TempDirTest):
         self.assert_reproduces_one_rank(self.sweep("allreduce", shared_step=False))
 
     def test_without_shared_memory_the_ranks_fall_back_to_the_allreduce(self):
-        # Rank 0 cannot create the segment (a full /dev/shm), or rank 1 cannot open it: the run
+        # Rank 0 cannot reserve the segment (a memory limit), or rank 1 cannot open it: the run
         # says so once and trains with MPI_Allreduce, with the same losses.
         exp = self.write_experiment("dp", EXPERIMENT.replace("[1, 2]", "[2]"))
         losses = []
