@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import textwrap
 import unittest
+from unittest import mock
 
 import h5py
 
@@ -57,6 +58,14 @@ class TempDirTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tbptt-cli-")
         self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        # Open MPI's shared-memory transport keeps a file per rank in /dev/shm and removes it in
+        # MPI_Finalize, which a rank the test kills never reaches: the test's jobs keep theirs in a
+        # folder of their own (still in RAM), removed with the test.
+        shm = tempfile.mkdtemp(prefix="tbptt-cli-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        self.addCleanup(shutil.rmtree, shm, ignore_errors=True)
+        backing = mock.patch.dict(os.environ, {"OMPI_MCA_btl_vader_backing_directory": shm})
+        backing.start()
+        self.addCleanup(backing.stop)
 
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
