@@ -1,6 +1,7 @@
 #include "harness/shared_step.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "common/check.h"
 #include "engine/optimizer.h"
@@ -45,6 +47,20 @@ bool fault_no_shm(MPI_Comm comm) {
   return r && std::atoi(r) == rank;
 }
 
+// The first rank's (lowest) reason for failing, on rank 0 of comm; collective.
+std::string first_error(MPI_Comm comm, const std::string& mine) {
+  constexpr int kLength = 256;
+  char text[kLength] = {};
+  mine.copy(text, kLength - 1);
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  std::vector<char> all(static_cast<size_t>(size) * kLength);
+  MPI_Gather(text, kLength, MPI_CHAR, all.data(), kLength, MPI_CHAR, 0, comm);
+  for (int r = 0; r < size; ++r)
+    if (const char* why = &all[static_cast<size_t>(r) * kLength]; *why) return "rank " + std::to_string(r) + ": " + why;
+  return "a rank could not map it";
+}
+
 // The segment has no name, so nothing can be left behind, whenever a rank dies:
 //   1. the leader creates an anonymous memory file (memfd: in RAM, never in /dev/shm, so a small
 //      /dev/shm, such as Docker's 64 MB, does not limit it) and reserves its pages: a memory limit
@@ -53,6 +69,7 @@ bool fault_no_shm(MPI_Comm comm) {
 //      user: the ranks of one run);
 //   3. every rank maps it and closes its descriptor, once all have opened it. The kernel frees the
 //      pages with the last mapping, also when a rank is killed.
+// nullptr and, on the leader, the first failing rank's reason in `error` if some rank could not.
 void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) {
   const bool fault = fault_no_shm(comm);
   int where[2] = {static_cast<int>(getpid()), -1};  // the leader's pid and descriptor; -1: none
@@ -61,7 +78,9 @@ void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) 
     fd = fault ? (errno = ENOSPC, -1) : memfd_create("tbptt-shared-step", MFD_CLOEXEC);
     const int rc = fd < 0 ? errno : posix_fallocate(fd, 0, static_cast<off_t>(bytes));
     if (rc != 0) {
-      error = "shared memory of " + std::to_string(bytes >> 20) + " MiB: " + std::strerror(rc);
+      const double kib = static_cast<double>(bytes) / 1024;
+      error = (kib < 1024 ? fmt::format("{:.1f} KiB", kib) : fmt::format("{:.1f} MiB", kib / 1024)) +
+              " of shared memory: " + std::strerror(rc);
       if (fd >= 0) close(fd), fd = -1;
     }
     where[1] = fd;
@@ -79,8 +98,10 @@ void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) 
   }
   const bool mapped = all_ranks(base != MAP_FAILED, comm);  // after it, no rank opens the leader's descriptor
   if (fd >= 0) close(fd);
-  if (!mapped && base != MAP_FAILED) munmap(base, bytes), base = MAP_FAILED;
-  return mapped ? base : nullptr;
+  if (mapped) return base;
+  if (base != MAP_FAILED) munmap(base, bytes);
+  error = first_error(comm, error);
+  return nullptr;
 }
 
 }  // namespace
@@ -96,7 +117,7 @@ std::unique_ptr<SharedStep> SharedStep::create(RankGroup& group, size_t params, 
   void* base = map_segment(group.comm(), group.leader(), bytes, error);
   if (!base) {
     if (group.leader())
-      std::cerr << "tbptt: no shared memory for the data-parallel step (" << (error.empty() ? "a rank could not map it" : error)
+      std::cerr << "tbptt: no shared memory for the data-parallel step (" << error
                 << "); the ranks average their gradients with MPI_Allreduce instead\n";
     return nullptr;
   }

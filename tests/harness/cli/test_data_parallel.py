@@ -55,15 +55,18 @@ class DataParallel(TempDirTest):
 
     def test_without_shared_memory_the_ranks_fall_back_to_the_allreduce(self):
         # Rank 0 cannot reserve the segment (a memory limit), or rank 1 cannot open it: the run
-        # says so once and trains with MPI_Allreduce, with the same losses.
+        # says so once, naming the rank and its reason, and trains with MPI_Allreduce, with the
+        # same losses.
         exp = self.write_experiment("dp", EXPERIMENT.replace("[1, 2]", "[2]"))
         losses = []
-        for rank, why in (("0", "No space left on device"), ("1", "a rank could not map it")):
+        for rank, why in (("0", ("rank 0: ", "KiB of shared memory: No space left on device")),
+                          ("1", ("rank 1: /proc/", "Permission denied"))):
             out = self.path("out" + rank)
             result = run(mpi_command(2, "run", exp, "--out", out), env={"TBPTT_FAULT_NO_SHM": rank})
             self.assertSucceeded(result)
             self.assertEqual(result.stderr.count("no shared memory for the data-parallel step"), 1, result.stderr)
-            self.assertIn(why, result.stderr)
+            for fragment in why:
+                self.assertIn(fragment, result.stderr)
             self.assertIn("MPI_Allreduce instead", result.stderr)
             (path,) = run_files(out, "dp").values()
             self.assertEqual(attrs(path)["status"], "completed")
