@@ -69,7 +69,7 @@ std::string first_error(MPI_Comm comm, const std::string& mine) {
 //      user: the ranks of one run);
 //   3. every rank maps it and closes its descriptor, once all have opened it. The kernel frees the
 //      pages with the last mapping, also when a rank is killed.
-// nullptr and, on the leader, the first failing rank's reason in `error` if some rank could not.
+// If some rank cannot, every rank gets nullptr and the leader the first failing rank's reason.
 void* map_segment(MPI_Comm comm, bool leader, size_t bytes, std::string& error) {
   const bool fault = fault_no_shm(comm);
   int where[2] = {static_cast<int>(getpid()), -1};  // the leader's pid and descriptor; -1: none
