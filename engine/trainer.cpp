@@ -22,7 +22,7 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
 
   const auto t_reduce = Clock::now();
   double sums[3] = {local.loss, local.correct, static_cast<double>(local.targets)};
-  const Reduced reduced = reducer_ ? reducer_->reduce(grads, sums) : Reduced{{0, grads.size()}, sum_of_squares(grads)};
+  const Reduced reduced = reducer_ ? reducer_->reduce(grads, sums) : Reduced{{0, grads.size()}, std::nullopt};
   const Shard shard = reduced.shard;
   s.allreduce = seconds_since(t_reduce);
 
@@ -36,7 +36,8 @@ UpdateStats TruncatedTrainer::update(const WindowBatch& w) {
   if (s.targets > 0) {
     const auto t_opt = Clock::now();
     double scale = 1.0 / sums[2];
-    const double squares = reducer_ ? reducer_->sum_over_shards(reduced.squares) : reduced.squares;
+    const double mine = reduced.squares ? *reduced.squares : sum_of_squares(grads.subspan(shard.begin, shard.size()));
+    const double squares = reducer_ ? reducer_->sum_over_shards(mine) : mine;
     s.grad_norm = std::sqrt(squares) * scale;
     if (config_.clip_grad_norm > 0) {
       const double coef = config_.clip_grad_norm / (s.grad_norm + 1e-6);  // torch.nn.utils.clip_grad_norm_

@@ -11,6 +11,7 @@
 // the summed gradient is the same sum, only added in a different order.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "engine/model.h"
@@ -24,10 +25,11 @@ namespace tbptt::engine {
 // every parameter (shard = all), and, for ranks on one node, parameters, optimizer state and
 // gradients in shared memory, where each rank sums and steps its own shard of the parameters.
 // What a reduction leaves this rank: the shard it steps, where grads holds the sum of every
-// replica's gradient, and the sum of squares of that sum over the shard (for the global norm).
+// replica's gradient, and the sum of squares of that sum over the shard (for the global norm) if
+// the reduction computed it on the way; else the trainer does, when the window has targets.
 struct Reduced {
   Shard shard;
-  double squares = 0;
+  std::optional<double> squares;
 };
 
 class GradientReducer {

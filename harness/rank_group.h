@@ -53,7 +53,7 @@ class RankGroup : public engine::GradientReducer {
   // engine::GradientReducer: allreduce_sum of the whole gradient; every rank steps all of it.
   engine::Reduced reduce(std::span<float> grads, std::span<double> sums) override {
     allreduce_sum(grads, sums);
-    return {{0, grads.size()}, engine::sum_of_squares(grads)};
+    return {{0, grads.size()}, std::nullopt};
   }
   // A round without gradients (evaluation sums).
   void sum(std::span<double> sums) { allreduce_sum({}, sums); }
