@@ -140,6 +140,12 @@ void register_all() {
         benchmark::RegisterBenchmark(("update/" + tail + "_rnn_primitive").c_str(), BM_Update, onednn)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
       }
+      if (w.model.folds_embedding(w.T, w.B)) {  // the same update with X0 = embedding rows through W_ih
+        Workload unfolded = w;
+        unfolded.model.embedding_fold = engine::EmbeddingFold::never;
+        benchmark::RegisterBenchmark(("update/" + tail + "_unfolded").c_str(), BM_Update, unfolded)
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      }
       benchmark::RegisterBenchmark(("forward/" + tail).c_str(), BM_Forward, w)->UseRealTime()->Unit(benchmark::kMillisecond);
       if (p != Precision::f32) continue;
       benchmark::RegisterBenchmark(("optimizer/" + w.name).c_str(), BM_Optimizer, w)->UseRealTime()->Unit(benchmark::kMillisecond);

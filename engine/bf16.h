@@ -20,6 +20,7 @@ inline bfloat16 to_bf16(float x) {
 }
 
 inline float to_f32(bfloat16 x) { return std::bit_cast<float>(static_cast<uint32_t>(x.bits) << 16); }
+inline float to_f32(float x) { return x; }  // so code templated on the data type reads either
 
 // Whether oneDNN can train in bf16 on this CPU (it needs AVX512-BF16; ONEDNN_MAX_CPU_ISA may
 // lower what it uses).

@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "engine/bf16.h"
 #include "engine/bound_primitive.h"
+#include "engine/layers.h"
 #include "engine/sgemm.h"
 #include "engine/simd.h"
 
@@ -97,14 +98,23 @@ template <class Act>
   }
 }
 
+// A folded input's step: Z[t] rows [b0, b1) = table rows ids[b] ([B][4H] and [V][4H]).
+inline void gather_rows(float* Z, const int32_t* ids, const float* table, int b0, int b1, int H) {
+  const size_t G = 4 * static_cast<size_t>(H);
+  for (int b = b0; b < b1; ++b) std::memcpy(Z + b * G, table + static_cast<size_t>(ids[b]) * G, G * sizeof(float));
+}
+
 // The recurrence of a chunk on one lane's rows: every step, forward. False if a primitive failed
-// (the caller may be in a parallel region, which an exception must not leave).
+// (the caller may be in a parallel region, which an exception must not leave). tokens.ids set:
+// each step's X W_ih is gathered from the table first, else A already holds it.
 template <class Act>
 [[gnu::always_inline]] inline bool forward_steps(Lane& lane, Act* dst, float* c, float* A, const Act* h0,
-                                                const float* c0, const float* bias, int T, int B, int H) {
+                                                const float* c0, const float* bias, const TokenRows& tokens, int T,
+                                                int B, int H) {
   const size_t BH = static_cast<size_t>(B) * H, BG = 4 * BH;
   const size_t hrow = static_cast<size_t>(lane.b0) * H, zrow = 4 * hrow;
   for (int t = 0; t < T; ++t) {
+    if (tokens.ids) gather_rows(A + t * BG, tokens.ids + static_cast<size_t>(t) * B, tokens.table, lane.b0, lane.b1, H);
     set_handle(lane.h, (t == 0 ? h0 : dst + (t - 1) * BH) + hrow), set_handle(lane.z, A + t * BG + zrow);
     if (!lane.forward.try_execute(lane.stream)) return false;
     step_forward(dst + t * BH, c + t * BH, A + t * BG, t == 0 ? c0 : c + (t - 1) * BH, bias, lane.b0, lane.b1, H);
@@ -134,10 +144,12 @@ template <class Act>
 // One lane's steps in the layer's data type (a function, not a lambda: inlined, it is compiled
 // into the vector clones below).
 [[gnu::always_inline]] inline bool forward_lane(Lane& lane, bool bf16, void* dst, float* c, float* A, const void* h0,
-                                                const float* c0, const float* bias, int T, int B, int H) {
+                                                const float* c0, const float* bias, const TokenRows& tokens, int T,
+                                                int B, int H) {
   if (bf16)
-    return forward_steps(lane, static_cast<bfloat16*>(dst), c, A, static_cast<const bfloat16*>(h0), c0, bias, T, B, H);
-  return forward_steps(lane, static_cast<float*>(dst), c, A, static_cast<const float*>(h0), c0, bias, T, B, H);
+    return forward_steps(lane, static_cast<bfloat16*>(dst), c, A, static_cast<const bfloat16*>(h0), c0, bias, tokens,
+                         T, B, H);
+  return forward_steps(lane, static_cast<float*>(dst), c, A, static_cast<const float*>(h0), c0, bias, tokens, T, B, H);
 }
 
 [[gnu::always_inline]] inline bool backward_lane(Lane& lane, bool bf16, void* dZ, float* dh, float* dc, float* dh0,
@@ -156,13 +168,13 @@ template <class Act>
 // the seed regressor's update (one lane) took 4.9 ms instead of 0.34 on 2 threads.
 TBPTT_VECTOR_CLONES
 bool recur_forward(std::vector<Lane>& lanes, bool bf16, void* dst, float* c, float* A, const void* h0, const float* c0,
-                   const float* bias, int T, int B, int H) {
+                   const float* bias, const TokenRows& tokens, int T, int B, int H) {
   const int n = static_cast<int>(lanes.size());
-  if (n == 1) return forward_lane(lanes[0], bf16, dst, c, A, h0, c0, bias, T, B, H);
+  if (n == 1) return forward_lane(lanes[0], bf16, dst, c, A, h0, c0, bias, tokens, T, B, H);
   bool ok = true;
 #pragma omp parallel num_threads(n) reduction(&& : ok)
   for (int l = omp_get_thread_num(); l < n; l += omp_get_num_threads())
-    ok = forward_lane(lanes[static_cast<size_t>(l)], bf16, dst, c, A, h0, c0, bias, T, B, H) && ok;
+    ok = forward_lane(lanes[static_cast<size_t>(l)], bf16, dst, c, A, h0, c0, bias, tokens, T, B, H) && ok;
   return ok;
 }
 
@@ -342,7 +354,8 @@ void GemmLstm::set_weights(const float* w_ih, const float* w_hh) {
 }
 
 void GemmLstm::forward(void* dst, void* h_T, float* c_T, const void* src, const void* h0, const float* c0,
-                       const float* bias, void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch) {
+                       const float* bias, void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch,
+                       const TokenRows& tokens) {
   TBPTT_CHECK(w_ih_ && w_hh_, "set_weights must come before the first pass");
   Step& st = step(B);
   const int G = 4 * H_;
@@ -352,12 +365,16 @@ void GemmLstm::forward(void* dst, void* h_T, float* c_T, const void* src, const 
   bind(st, pad, true, strm);
   float* A = static_cast<float*>(workspace ? workspace : pad + layout.own_at());
   float* c = A + T * BG;
-  // Z = X W_ih for the whole chunk, then the recurrence step by step.
-  if (bf16_)
+  // Z = X W_ih for the whole chunk (a folded input: step by step, from the table), then the
+  // recurrence step by step.
+  if (tokens.ids)
+    TBPTT_CHECK(tokens.table, "a folded input needs its table");
+  else if (bf16_)
     chunk(T, B).zx.run(A, src, w_ih16_->mem.get_data_handle(), pad + layout.products_at(), strm);
   else
     sgemm('N', 'N', T * B, G, I_, static_cast<const float*>(src), I_, w_ih_, G, 0.0f, A, G);
-  TBPTT_CHECK(recur_forward(st.lanes, bf16_, dst, c, A, h0, c0, bias, T, B, H_), "a oneDNN matmul failed to execute");
+  TBPTT_CHECK(recur_forward(st.lanes, bf16_, dst, c, A, h0, c0, bias, tokens, T, B, H_),
+              "a oneDNN matmul failed to execute");
   std::memcpy(h_T, static_cast<const char*>(dst) + (T - 1) * BH * act_, BH * act_);
   std::memcpy(c_T, c + (T - 1) * BH, BH * sizeof(float));
 }
@@ -365,7 +382,8 @@ void GemmLstm::forward(void* dst, void* h_T, float* c_T, const void* src, const 
 void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* dbias,
                         const float* ddst, const float* dh_T, const float* dc_T, const void* src, const void* h0,
                         const float* c0, const void* dst, void* workspace, int T, int B, dnnl::stream& strm,
-                        Scratchpad& scratch) {
+                        Scratchpad& scratch, const TokenRows& tokens) {
+  TBPTT_CHECK(!tokens.ids || tokens.dtable, "a folded input's backward needs its dtable");
   Step& st = step(B);
   const int G = 4 * H_;
   const size_t BH = static_cast<size_t>(B) * H_, BG = static_cast<size_t>(B) * G;
@@ -385,21 +403,23 @@ void GemmLstm::backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float
               "a oneDNN matmul failed to execute");
   for (size_t l = 0; l < lanes; ++l)  // in lane order: the same bits for the same thread count
     for (int j = 0; j < G; ++j) dbias[j] += dbias_partials[l * G + j];
-  // The products over the whole chunk: h_{t-1} is h0 for t = 0 and dst[t - 1] after.
+  // The products over the whole chunk: h_{t-1} is h0 for t = 0 and dst[t - 1] after. A folded
+  // input's dW_ih and dX are the model's, from the table's gradient: dZ's rows summed by id.
   if (bf16_) {
     const Chunk& ch = chunk(T, B);
     void* products_pad = pad + layout.products_at();
     const auto* dZ16 = static_cast<const bfloat16*>(dZ);
-    ch.dw_ih.run(dw_ih, src, dZ16, products_pad, strm);
     ch.dw_h0.run(dw_hh, h0, dZ16, products_pad, strm);
     if (T > 1) ch.dw_hh.run(dw_hh, dst, dZ16 + BG, products_pad, strm);
+    if (tokens.ids) return embedding_backward(tokens.dtable, dZ16, tokens.ids, T * B, G);
+    ch.dw_ih.run(dw_ih, src, dZ16, products_pad, strm);
     ch.dx.run(dsrc, dZ16, w_ih16_->mem.get_data_handle(), products_pad, strm);
     return;
   }
-  const auto* x = static_cast<const float*>(src);
-  sgemm_blocks('T', 'N', I_, G, T * B, x, I_, A, G, 1.0f, dw_ih, G);
   sgemm_blocks('T', 'N', H_, G, B, static_cast<const float*>(h0), H_, A, G, 1.0f, dw_hh, G);
   if (T > 1) sgemm_blocks('T', 'N', H_, G, (T - 1) * B, static_cast<const float*>(dst), H_, A + BG, G, 1.0f, dw_hh, G);
+  if (tokens.ids) return embedding_backward(tokens.dtable, A, tokens.ids, T * B, G);
+  sgemm_blocks('T', 'N', I_, G, T * B, static_cast<const float*>(src), I_, A, G, 1.0f, dw_ih, G);
   sgemm_blocks('N', 'T', T * B, I_, G, A, G, w_ih_, G, 0.0f, dsrc, I_);
 }
 

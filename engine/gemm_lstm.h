@@ -32,6 +32,12 @@
 // layer's backward writes dZ in bf16 (into the scratchpad; f32 writes it over A in place), and
 // its chunk products are bf16 matmuls (engine/bf16_product.h) where f32 calls sgemm.
 //
+// A token input folded into the layer (layer 0 of a token-input model; engine/model.h decides):
+// X W_ih of a row is row id of a table [V][4H], the embedding times W_ih made once per pass, so
+// forward copies each step's rows from the table instead of the chunk's X W_ih GEMM (right before
+// the step's product, which then finds them in cache), and backward adds dZ's rows into the
+// table's gradient by the same ids instead of forming dW_ih and dX.
+//
 // Threads: the steps of both recurrences touch each batch row alone, so on T threads each thread
 // takes B/T rows (a lane, with its own one-thread matmul primitives) through every step of the
 // chunk, with no barrier between steps: on 2 threads the seed LM's LSTM forward took 2.19 against
@@ -49,6 +55,13 @@
 #include "engine/weight_copies.h"
 
 namespace tbptt::engine {
+
+// The folded input of one chunk (see above).
+struct TokenRows {
+  const int32_t* ids = nullptr;  // [T][B], each in [0, V)
+  const float* table = nullptr;  // [V][4H]: embedding W_ih
+  float* dtable = nullptr;       // [V][4H]: += the rows of dZ, by id (training)
+};
 
 class GemmLstm {
  public:
@@ -69,15 +82,18 @@ class GemmLstm {
 
   // dst [T][B][H], h_T, c_T <- the layer over src [T][B][I] from (h0, c0); src, dst and the h
   // states in the layer's data type. workspace != nullptr: training (the workspace keeps what
-  // backward needs); nullptr: inference.
+  // backward needs); nullptr: inference. With tokens.ids set the input is theirs and src is not read.
   void forward(void* dst, void* h_T, float* c_T, const void* src, const void* h0, const float* c0,
-               const float* bias, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
+               const float* bias, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch,
+               const TokenRows& tokens = {});
 
   // dsrc (overwritten), dh0, dc0 <- ; dw_ih, dw_hh, dbias += ; from ddst and the final state's
   // gradient (dh_T, dc_T). The workspace's activations are overwritten by the gate gradients.
+  // With tokens.ids set: tokens.dtable += instead, and dsrc, dw_ih and src are not touched.
   void backward(float* dsrc, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* dbias, const float* ddst,
                 const float* dh_T, const float* dc_T, const void* src, const void* h0, const float* c0,
-                const void* dst, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
+                const void* dst, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch,
+                const TokenRows& tokens = {});
 
  private:
   struct Step;   // the per-step matmul primitives of one B at one thread count, lane by lane

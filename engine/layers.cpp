@@ -13,12 +13,16 @@
 
 namespace tbptt::engine {
 
-template <class Out>
-void embedding_forward(Out* out, const int32_t* tokens, const float* weight, int M, int V, int E) {
-  for (int m = 0; m < M; ++m)  // validate before touching memory: a bad id is a data/model mismatch
+void check_tokens(const int32_t* tokens, int M, int V) {
+  for (int m = 0; m < M; ++m)
     if (tokens[m] < 0 || tokens[m] >= V)
       throw ConfigError("data.vocab", "token id " + std::to_string(tokens[m]),
                         "token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary");
+}
+
+template <class Out>
+void embedding_forward(Out* out, const int32_t* tokens, const float* weight, int M, int V, int E) {
+  check_tokens(tokens, M, V);
 #pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * E >= kParallelMin)
   for (int m = 0; m < M; ++m) {
     const float* w = weight + static_cast<size_t>(tokens[m]) * E;
@@ -33,7 +37,8 @@ void embedding_forward(Out* out, const int32_t* tokens, const float* weight, int
 template void embedding_forward(float*, const int32_t*, const float*, int, int, int);
 template void embedding_forward(bfloat16*, const int32_t*, const float*, int, int, int);
 
-void embedding_backward(float* dweight, const float* dout, const int32_t* tokens, int M, int E) {
+template <class In>
+void embedding_backward(float* dweight, const In* dout, const int32_t* tokens, int M, int E) {
   // Two rows may share a token: splitting columns instead of rows keeps the sums race-free and
   // in a fixed order, so gradients are bitwise reproducible whatever the thread count.
 #pragma omp parallel if (static_cast<int64_t>(M) * E >= kParallelMin)
@@ -41,11 +46,13 @@ void embedding_backward(float* dweight, const float* dout, const int32_t* tokens
     const auto [e0, e1] = thread_slice(E);
     for (int m = 0; m < M; ++m) {
       float* dw = dweight + static_cast<size_t>(tokens[m]) * E;
-      const float* d = dout + static_cast<size_t>(m) * E;
-      for (int64_t e = e0; e < e1; ++e) dw[e] += d[e];
+      const In* d = dout + static_cast<size_t>(m) * E;
+      for (int64_t e = e0; e < e1; ++e) dw[e] += to_f32(d[e]);
     }
   }
 }
+template void embedding_backward(float*, const float*, const int32_t*, int, int);
+template void embedding_backward(float*, const bfloat16*, const int32_t*, int, int);
 
 TBPTT_VECTOR_CLONES
 void to_bf16(bfloat16* out, const float* in, int64_t n) {

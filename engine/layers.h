@@ -10,12 +10,16 @@
 
 namespace tbptt::engine {
 
-// out[m][:] = weight[tokens[m]][:] for M rows of width E, in f32 or rounded to bf16. Throws
-// tbptt::ConfigError on a token outside [0, V) (the data's vocabulary does not match the model's).
+// Throws tbptt::ConfigError on a token outside [0, V) (the data's vocabulary does not match the
+// model's): before any table is indexed with them.
+void check_tokens(const int32_t* tokens, int M, int V);
+// out[m][:] = weight[tokens[m]][:] for M rows of width E, in f32 or rounded to bf16; tokens checked.
 template <class Out>  // float or bfloat16
 void embedding_forward(Out* out, const int32_t* tokens, const float* weight, int M, int V, int E);
-// dweight[tokens[m]][:] += dout[m][:]. Deterministic: threads split the E columns, not the rows.
-void embedding_backward(float* dweight, const float* dout, const int32_t* tokens, int M, int E);
+// dweight[tokens[m]][:] += dout[m][:] for M rows of width E (also a folded embedding's table
+// gradient, from an f32 or bf16 dZ). Deterministic: threads split the E columns, not the rows.
+template <class In>  // float or bfloat16
+void embedding_backward(float* dweight, const In* dout, const int32_t* tokens, int M, int E);
 
 // out[i] = bf16(in[i]) for n values (weights and dense inputs of a bf16 model).
 void to_bf16(bfloat16* out, const float* in, int64_t n);

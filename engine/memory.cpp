@@ -147,9 +147,14 @@ MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B) {
   const size_t TB = static_cast<size_t>(T) * B, V = config.outputs, L = config.layers, H = config.hidden;
   size_t bytes = TB * V * (sizeof(float) + (bf16 ? act : 0));             // logits (+ bf16 dlogits)
   bytes += static_cast<size_t>(omp_get_max_threads()) * V * sizeof(float);  // loss partials
-  for (size_t l = 0; l <= L; ++l) {
+  const bool fold = config.folds_embedding(T, B);
+  for (size_t l = fold ? 1 : 0; l <= L; ++l) {  // a folded embedding has no X0: a table and its gradient
     const size_t width = l == 0 ? config.input_width() : H;
     bytes += TB * width * (act + sizeof(float));  // X, dX
+  }
+  if (fold) {
+    const size_t V_in = config.vocab, E = config.embedding, G = gates(config.cell) * H;
+    bytes += (2 * V_in * G + (bf16 ? V_in * E + E * G : 0)) * sizeof(float);
   }
   const size_t state = L * B * H;
   bytes += 5 * state * sizeof(float) * (config.cell == Cell::lstm ? 2 : 1) + (bf16 ? 3 * state * act : 0);

@@ -9,6 +9,7 @@
 #include "common/stopwatch.h"
 #include "engine/denormals.h"
 #include "engine/parallel.h"
+#include "engine/sgemm.h"
 
 namespace tbptt::engine {
 
@@ -63,10 +64,15 @@ void Model::check(const WindowBatch& w) const {
   TBPTT_CHECK(w.has_target != nullptr, "the window has no has_target mask");
 }
 
-void Model::reserve(int T, int B) {
+void Model::reserve(int T, int B, bool fold) {
   const size_t TB = static_cast<size_t>(T) * B;
   const int H = config_.hidden, L = config_.layers;
-  for (int l = 0; l <= L; ++l) {
+  if (fold) {
+    const size_t V = config_.vocab, E = config_.embedding, G = gates(config_.cell) * H;
+    table_.grow(V * G), dtable_.grow(V * G);
+    if (bf16_) fold_operands_.grow(V * E + E * G);
+  }
+  for (int l = fold ? 1 : 0; l <= L; ++l) {  // a folded embedding has no X0
     const size_t width = l == 0 ? config_.input_width() : H;
     // An f32 model reads dense inputs from the caller's buffer; a bf16 model rounds them into X0.
     if (l > 0 || config_.token_input() || bf16_) acts_[l].grow(TB * width * act_size_);
@@ -107,7 +113,7 @@ StatePtr Model::state_at(RecurrentState& s, Slot slot, int l) {
   return p;
 }
 
-const void* Model::input(const WindowBatch& w) {
+const void* Model::input(const WindowBatch& w, bool fold) {
   const int64_t TB = static_cast<int64_t>(w.T) * w.B;
   if (!config_.token_input()) {
     if (!bf16_) return w.features;
@@ -115,12 +121,49 @@ const void* Model::input(const WindowBatch& w) {
     return X(0);
   }
   const float* emb = params_.data() + embedding_at_;
+  const int V = config_.vocab, E = config_.embedding, G = gates(config_.cell) * config_.hidden;
+  if (fold) {  // table = embedding W_ih in f32 (the layer adds it to f32 Z)
+    check_tokens(w.tokens, w.T * w.B, V);
+    const FoldOperands op = fold_operands(true);
+    sgemm('N', 'N', V, G, E, op.embedding, E, op.w_ih, G, 0.0f, table_.data(), G);
+    return nullptr;
+  }
   if (bf16_) {
     embedding_forward(reinterpret_cast<bfloat16*>(X(0)), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
   } else {
     embedding_forward(reinterpret_cast<float*>(X(0)), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
   }
   return X(0);
+}
+
+TokenRows Model::token_rows(const WindowBatch& w, bool fold, int t0) {
+  if (!fold) return {};
+  return {w.tokens + static_cast<size_t>(t0) * w.B, table_.data(), dtable_.data()};
+}
+
+// A bf16 model's layer 0 would multiply the embedding rows and W_ih rounded to bf16 (products
+// exact in f32, sums in f32): its folded table and gradients use the same rounded values, so that
+// folding changes nothing but the order of the sums in either precision.
+Model::FoldOperands Model::fold_operands(bool round) {
+  const int V = config_.vocab, E = config_.embedding, G = gates(config_.cell) * config_.hidden;
+  const float* emb = params_.data() + embedding_at_;
+  const float* w_ih = params_.data() + layout_.weight_ih(0).offset;
+  if (!bf16_) return {emb, w_ih};
+  float* emb16 = fold_operands_.data();
+  float* w_ih16 = emb16 + static_cast<size_t>(V) * E;
+  if (round) {  // once per pass, with the table
+    for (size_t i = 0; i < static_cast<size_t>(V) * E; ++i) emb16[i] = to_f32(to_bf16(emb[i]));
+    for (size_t i = 0; i < static_cast<size_t>(E) * G; ++i) w_ih16[i] = to_f32(to_bf16(w_ih[i]));
+  }
+  return {emb16, w_ih16};
+}
+
+void Model::fold_backward(float* grads) {
+  const int V = config_.vocab, E = config_.embedding, G = gates(config_.cell) * config_.hidden;
+  const FoldOperands op = fold_operands(false);
+  float* dw_ih = grads + layout_.weight_ih(0).offset;
+  sgemm('T', 'N', E, G, V, op.embedding, E, dtable_.data(), G, 1.0f, dw_ih, G);           // dW_ih += emb^T dtable
+  sgemm('N', 'T', V, E, G, dtable_.data(), G, op.w_ih, G, 1.0f, grads + embedding_at_, E);  // d emb += dtable W_ih^T
 }
 
 int Model::head_from(const WindowBatch& w) const {
@@ -148,7 +191,8 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   TBPTT_CHECK(grads.size() == layout_.size(), "the gradient buffer must match the parameter layout");
   TBPTT_CHECK(state.B == w.B, "the state's batch differs from the window's");
   const int T = w.T, B = w.B, L = config_.layers, H = config_.hidden;
-  reserve(T, B);
+  const bool fold = config_.folds_embedding(T, B);
+  reserve(T, B, fold);
   const auto t_start = Clock::now();
   begin_pass(state);
 
@@ -177,14 +221,19 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   // Byte offset of step t in a [T][B][width] activation.
   auto at_step = [&](int t, int width) { return static_cast<size_t>(t) * B * width * act_size_; };
 
-  // 1. Input stage, 2. recurrent stack (layer by layer, chunk by chunk).
-  const char* x0 = static_cast<const char*>(input(w));
+  // 1. Input stage, 2. recurrent stack (layer by layer, chunk by chunk). A folded embedding has
+  // no X0: layer 0 reads its rows of the table.
+  const char* x0 = static_cast<const char*>(input(w, fold));
+  auto x_at = [&](int l, int t) -> const char* {  // layer l's input from step t
+    if (l > 0) return X(l) + at_step(t, H);
+    return fold ? nullptr : x0 + at_step(t, config_.input_width());
+  };
   for (int l = 0; l < L; ++l) {
-    const int I = config_.layer_input(l);
-    const char* src = l == 0 ? x0 : X(l);
-    for (int c = 0; c < chunks; ++c)
-      layers_[l].forward(X(l + 1) + at_step(t0[c], H), dst_state(l, c), src + at_step(t0[c], I), src_state(l, c),
-                         P + layout_.bias(l).offset, ws[l][c], len[c], B, stream_, scratch_);
+    for (int c = 0; c < chunks; ++c) {
+      layers_[l].forward(X(l + 1) + at_step(t0[c], H), dst_state(l, c), x_at(l, t0[c]), src_state(l, c),
+                         P + layout_.bias(l).offset, ws[l][c], len[c], B, stream_, scratch_,
+                         token_rows(w, fold && l == 0, t0[c]));
+    }
   }
   // 3. Head and loss on the steps that carry it; the loss writes dlogits and the head bias gradient.
   float* G = grads.data();
@@ -204,20 +253,23 @@ LossSums Model::forward_backward(std::span<float> grads, RecurrentState& state, 
   const void* dlogits = bf16_ ? static_cast<const void*>(dlogits16_.data()) : logits_.data();
   head_.backward(dtop + static_cast<size_t>(from) * B * H, G + head_w_at_, dlogits, X(L) + at_step(from, H),
                  (T - from) * B, stream_, scratch_);
+  if (fold) std::fill_n(dtable_.data(), static_cast<size_t>(config_.vocab) * gates(config_.cell) * H, 0.0f);
   for (int c = chunks - 1; c >= 0; --c) {
     for (int l = L - 1; l >= 0; --l) {
       const int I = config_.layer_input(l);
-      const char* src = l == 0 ? x0 : X(l);
       const size_t d_in = static_cast<size_t>(t0[c]) * B * I, d_out = static_cast<size_t>(t0[c]) * B * H;
       const StatePtr ddst = c == chunks - 1 ? zero_.at(l) : dcarry_.at(l);  // the final state has no loss
       const StatePtr dsrc = c == 0 ? dstate0_.at(l) : dcarry_.at(l);
-      layers_[l].backward(dX(l) + d_in, dsrc, G + layout_.weight_ih(l).offset, G + layout_.weight_hh(l).offset,
-                          G + layout_.bias(l).offset, dX(l + 1) + d_out, ddst, src + at_step(t0[c], I),
-                          src_state(l, c), X(l + 1) + at_step(t0[c], H), dst_state(l, c), P + layout_.bias(l).offset,
-                          ws[l][c], len[c], B, stream_, scratch_);
+      const TokenRows rows = token_rows(w, fold && l == 0, t0[c]);
+      layers_[l].backward(rows.ids ? nullptr : dX(l) + d_in, dsrc, G + layout_.weight_ih(l).offset,
+                          G + layout_.weight_hh(l).offset, G + layout_.bias(l).offset, dX(l + 1) + d_out, ddst,
+                          x_at(l, t0[c]), src_state(l, c), X(l + 1) + at_step(t0[c], H), dst_state(l, c),
+                          P + layout_.bias(l).offset, ws[l][c], len[c], B, stream_, scratch_, rows);
     }
   }
-  if (config_.token_input())
+  if (fold)
+    fold_backward(G);
+  else if (config_.token_input())
     embedding_backward(G + embedding_at_, dX(0), w.tokens, T * B, config_.embedding);
   if (times) times->backward = seconds_since(t_back);
 
@@ -234,13 +286,14 @@ LossSums Model::forward(RecurrentState& state, const WindowBatch& w) {
   check(w);
   TBPTT_CHECK(state.B == w.B, "the state's batch differs from the window's");
   const int L = config_.layers;
-  reserve(w.T, w.B);
+  const bool fold = config_.folds_embedding(w.T, w.B);
+  reserve(w.T, w.B, fold);
   begin_pass(state);
   const float* P = params_.data();
-  const char* x0 = static_cast<const char*>(input(w));
+  const char* x0 = static_cast<const char*>(input(w, fold));
   for (int l = 0; l < L; ++l) {
     layers_[l].forward(X(l + 1), state_at(final_, kFinal, l), l == 0 ? x0 : X(l), state_at(state, kInitial, l),
-                       P + layout_.bias(l).offset, nullptr, w.T, w.B, stream_, scratch_);
+                       P + layout_.bias(l).offset, nullptr, w.T, w.B, stream_, scratch_, token_rows(w, fold && l == 0, 0));
   }
   end_pass(state, final_, kFinal);
   return head_loss(w, head_from(w), false, nullptr);

@@ -14,6 +14,14 @@
 // gradient of chunk [p,T)'s initial state is chunk [0,p)'s final-state gradient, and chunk
 // [0,p)'s initial-state gradient is the window's (exposed for tests). The carried state crosses
 // into the next window as a plain copy: no gradient ever flows between windows.
+//
+// A folded embedding (ModelConfig::folds_embedding, a small vocabulary against T*B) skips X0:
+//
+//   embedding [V][E] W_ih [E][4H] = table [V][4H]     once per pass
+//   tokens [T][B] --layer 0 reads row tokens[t][b] of the table as that row's X0 W_ih--> X1 ...
+//
+// and backward sums layer 0's dZ rows by token into dtable [V][4H], from which
+//   dW_ih += embedding^T dtable,   d embedding += dtable W_ih^T.
 
 #include <cstdint>
 #include <dnnl.hpp>
@@ -67,7 +75,7 @@ struct PassTimes {
 // figures are the bytes that become resident memory, measured by a probe (engine/memory.cpp).
 struct MemoryEstimate {
   size_t parameters = 0;          // bytes of one flat buffer (params; grads and each optimizer moment are the same)
-  size_t activations = 0;         // X, dX, logits, loss scratch, states
+  size_t activations = 0;         // X, dX, logits, loss scratch, states; a folded embedding's table and dtable
   size_t workspace = 0;           // oneDNN forward->backward workspace of every layer, reserved
   size_t scratchpad = 0;          // oneDNN scratchpad (shared), reserved
   size_t weight_copies = 0;       // weights reordered for oneDNN (f32 backward; bf16 forward, backward and head)
@@ -85,6 +93,7 @@ MemoryEstimate estimate_memory(const ModelConfig& config, int T, int B);
 // GEMM FLOPs of one update over a window of T steps whose newest `new_steps` carry the loss:
 //   recurrent layer: forward 2*T*B*G*H*(I+H), backward twice that
 //   head (every_step on new_steps, last_step on 1 step): 3 x 2*steps*B*H*outputs
+// The nominal count: a folded embedding does layer 0's I-part on V rows instead of T*B.
 double update_flops(const ModelConfig& config, int T, int new_steps, int B);
 
 class Model {
@@ -119,10 +128,20 @@ class Model {
   // The three places a window's h lives (bf16 models keep h in bf16; see h16_).
   enum Slot { kInitial = 0, kCarry = 1, kFinal = 2 };
 
-  void reserve(int T, int B);
+  void reserve(int T, int B, bool fold);
   void begin_pass(const RecurrentState& state);  // weights to the primitives' layouts, state in
   void end_pass(RecurrentState& state, const RecurrentState& from, Slot slot);  // the state out
-  const void* input(const WindowBatch& w);  // embedding output or the dense features
+  // X0: the embedding's output or the dense features; folded: nullptr, and the table is made.
+  const void* input(const WindowBatch& w, bool fold);
+  TokenRows token_rows(const WindowBatch& w, bool fold, int t0);  // layer 0's folded input from step t0
+  struct FoldOperands {
+    const float* embedding;  // [V][E]
+    const float* w_ih;       // [E][4H] of layer 0
+  };
+  // The embedding and layer 0's W_ih as layer 0 reads them: a bf16 model's rounded to bf16 (into
+  // fold_operands_, when `round`: once per pass).
+  FoldOperands fold_operands(bool round);
+  void fold_backward(float* grads);  // dW_ih of layer 0 and d embedding from dtable
   StatePtr state_at(RecurrentState& s, Slot slot, int l);
   char* X(int l) { return acts_[l].data(); }
   float* dX(int l) { return dacts_[l].data(); }
@@ -151,6 +170,8 @@ class Model {
   Buffer<float> loss_partials_;       // [threads][outputs]: the head bias gradient's per-thread sums
   Buffer<bfloat16> dlogits16_;        // bf16 model: [T*B][outputs] dlogits for the head's backward
   Buffer<bfloat16> h16_;              // bf16 model: h of the initial, carry and final states, [3][L][B][H]
+  Buffer<float> table_, dtable_;      // folded embedding: [V][4H] each
+  Buffer<float> fold_operands_;       // bf16 model, folded: the embedding and W_ih rounded to bf16
   Buffer<char> workspace_;            // every (layer, chunk)'s oneDNN workspace
   RecurrentState carry_, final_, zero_, dcarry_, dstate0_;
 };

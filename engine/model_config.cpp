@@ -38,6 +38,12 @@ const char* name(Head head) { return head == Head::every_step ? "every_step" : "
 const char* name(Loss loss) { return loss == Loss::cross_entropy ? "cross_entropy" : "mse"; }
 const char* name(Precision precision) { return precision == Precision::f32 ? "f32" : "bf16"; }
 
+bool ModelConfig::folds_embedding(int T, int B) const {
+  if (!token_input() || cell != Cell::lstm || lstm_kernel != LstmKernel::gemm) return false;
+  if (embedding_fold != EmbeddingFold::automatic) return embedding_fold == EmbeddingFold::always;
+  return 4 * int64_t{vocab} <= int64_t{T} * B;
+}
+
 void ModelConfig::validate() const {
   require_positive("model.layers", layers);
   require_positive("model.hidden", hidden);

@@ -21,6 +21,12 @@ enum class Precision { f32, bf16 };
 // primitive. The two compute the same function; the choice is for tests and benchmarks that
 // compare them, not a YAML setting.
 enum class LstmKernel { gemm, primitive };
+// Whether a token input's embedding is folded into layer 0 (engine/gemm_lstm.h, TokenRows): the
+// layer reads each row's X W_ih from a [V][4H] table, the embedding times W_ih, instead of
+// multiplying T*B rows by W_ih (and forming dX and dW_ih from them in backward). `automatic` folds
+// where the table is the smaller product (ModelConfig::folds_embedding); the others are for tests
+// and benchmarks that compare the two, not a YAML setting.
+enum class EmbeddingFold { automatic, never, always };
 
 struct ModelConfig {
   Cell cell = Cell::lstm;
@@ -35,8 +41,14 @@ struct ModelConfig {
   double init_scale = 0;  // 0 = PyTorch's default init; s > 0 = uniform(-s, s) for every tensor
   Precision precision = Precision::f32;
   LstmKernel lstm_kernel = LstmKernel::gemm;
+  EmbeddingFold embedding_fold = EmbeddingFold::automatic;
 
   bool token_input() const { return vocab > 0; }
+  // Whether a window of T steps and B rows runs with the embedding folded: only an LSTM on the
+  // GEMM cell can; `automatic` when 4V <= T*B. The table's three products (forward, dW_ih,
+  // dEmbedding) cost V/(T*B) of the ones they replace, and the rows' copies and sums it adds in
+  // their place are memory-bound passes over Z: the margin keeps the fold to windows where it pays.
+  bool folds_embedding(int T, int B) const;
   int input_width() const { return token_input() ? embedding : input; }  // I of layer 0
   int layer_input(int l) const { return l == 0 ? input_width() : hidden; }
 

@@ -230,10 +230,12 @@ void RecurrentLayer::refresh(WeightCopies::Copy* const (&copies)[2], dnnl::strea
 }
 
 void RecurrentLayer::forward(void* dst, StatePtr dst_state, const void* src, StatePtr src_state, const float* bias,
-                             void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch) {
+                             void* workspace, int T, int B, dnnl::stream& strm, Scratchpad& scratch,
+                             const TokenRows& tokens) {
   if (gemm_)
     return gemm_->forward(dst, dst_state.h, dst_state.c, src, src_state.h, src_state.c, bias, workspace, T, B, strm,
-                          scratch);
+                          scratch, tokens);
+  TBPTT_CHECK(!tokens.ids, "only an LSTM on the GEMM cell takes a folded token input");
   const bool training = workspace != nullptr;
   Shape& s = built(T, B, training);
   refresh(training ? s.train_w : s.infer_w, strm);
@@ -251,11 +253,12 @@ void RecurrentLayer::forward(void* dst, StatePtr dst_state, const void* src, Sta
 void RecurrentLayer::backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, float* dw_hh, float* dbias,
                               const float* ddst, StatePtr ddst_state, const void* src, StatePtr src_state,
                               const void* dst, StatePtr dst_state, const float* bias, void* workspace, int T, int B,
-                              dnnl::stream& strm, Scratchpad& scratch) {
+                              dnnl::stream& strm, Scratchpad& scratch, const TokenRows& tokens) {
   if (gemm_)
     return gemm_->backward(dsrc, static_cast<float*>(dsrc_state.h), dsrc_state.c, dw_ih, dw_hh, dbias, ddst,
                            static_cast<const float*>(ddst_state.h), ddst_state.c, src, src_state.h, src_state.c,
-                           dst, workspace, T, B, strm, scratch);
+                           dst, workspace, T, B, strm, scratch, tokens);
+  TBPTT_CHECK(!tokens.ids, "only an LSTM on the GEMM cell takes a folded token input");
   Shape& s = built(T, B, true);
   refresh(s.bwd_w, strm);
   s.bind_forward(src, src_state, bias, dst, dst_state, cell_ == Cell::lstm);

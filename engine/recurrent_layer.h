@@ -55,14 +55,22 @@ class RecurrentLayer {
   // first forward and the first backward after this call: once per pass, not per chunk.
   void set_weights(const float* w_ih, const float* w_hh);
 
+  // Whether the layer can take a token input folded into it (TokenRows, engine/gemm_lstm.h):
+  // an LSTM on the GEMM cell.
+  bool folds_tokens() const { return gemm_ != nullptr; }
+
   // dst, dst_state <- layer(src, src_state). workspace != nullptr selects forward_training.
+  // tokens.ids set (folds_tokens() only): the input is the folded token rows, src is not read.
   void forward(void* dst, StatePtr dst_state, const void* src, StatePtr src_state, const float* bias,
-               void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
+               void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch,
+               const TokenRows& tokens = {});
 
   // dsrc, dsrc_state <- ; dw_ih, dw_hh, dbias += ; given the forward's buffers and workspace.
+  // tokens.ids set: tokens.dtable += in place of dsrc and dw_ih.
   void backward(float* dsrc, StatePtr dsrc_state, float* dw_ih, float* dw_hh, float* dbias, const float* ddst,
                 StatePtr ddst_state, const void* src, StatePtr src_state, const void* dst, StatePtr dst_state,
-                const float* bias, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch);
+                const float* bias, void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch,
+                const TokenRows& tokens = {});
 
  private:
   struct Shape;  // primitives and memory objects of one (T, B)

@@ -3,7 +3,8 @@
 // each cell, 1 and 2 layers, every_step and last_step heads, cross-entropy and MSE. The window has
 // an overlap (new_from > 0) and is cut into two chunks (0 < carry_from < T), so the TBPTT
 // machinery itself is under test, not just one oneDNN call. The f32 LSTM is checked on both of its
-// kernels: tbptt's GEMM cell (the default) and oneDNN's RNN primitive.
+// kernels: tbptt's GEMM cell (the default) and oneDNN's RNN primitive; the GEMM cell's token
+// models also with the embedding folded into layer 0 (too small to fold by default).
 
 #include <gtest/gtest.h>
 
@@ -20,12 +21,14 @@ struct Case {
   Head head;
   Loss loss;
   LstmKernel kernel = LstmKernel::gemm;
+  EmbeddingFold fold = EmbeddingFold::automatic;
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   const Case& c = info.param;
   const std::string kernel = c.cell == Cell::lstm && c.kernel == LstmKernel::primitive ? "_primitive" : "";
-  return std::string(name(c.cell)) + kernel + "_L" + std::to_string(c.layers) + "_" + name(c.head) + "_" +
+  const std::string fold = c.fold == EmbeddingFold::always ? "_folded" : "";
+  return std::string(name(c.cell)) + kernel + fold + "_L" + std::to_string(c.layers) + "_" + name(c.head) + "_" +
          name(c.loss);
 }
 
@@ -37,6 +40,7 @@ ModelConfig tiny(const Case& c) {
   m.head = c.head;
   m.loss = c.loss;
   m.lstm_kernel = c.kernel;
+  m.embedding_fold = c.fold;
   if (c.loss == Loss::cross_entropy) {  // token LM: embedding in, classes out
     m.vocab = 5, m.embedding = 3, m.outputs = 5;
   } else {                              // regression: dense features in, values out
@@ -54,6 +58,7 @@ TEST_P(GradientTest, MatchesFiniteDifferencesOfReference) {
   const ModelConfig cfg = tiny(GetParam());
   Model model(cfg, 7);
   const int T = 6, B = 2;
+  ASSERT_EQ(cfg.folds_embedding(T, B), GetParam().fold == EmbeddingFold::always);
   OwnedWindow win = make_window(cfg, T, B, /*new_from=*/2, /*carry_from=*/3, 11);
 
   // A non-zero initial state, so its gradient is exercised too.
@@ -95,7 +100,9 @@ std::vector<Case> all_cases() {
       for (Head head : {Head::every_step, Head::last_step})
         for (Loss loss : {Loss::cross_entropy, Loss::mse}) {
           cases.push_back({cell, layers, head, loss});
-          if (cell == Cell::lstm) cases.push_back({cell, layers, head, loss, LstmKernel::primitive});
+          if (cell != Cell::lstm) continue;
+          cases.push_back({cell, layers, head, loss, LstmKernel::primitive});
+          if (loss == Loss::cross_entropy) cases.push_back({cell, layers, head, loss, LstmKernel::gemm, EmbeddingFold::always});
         }
   return cases;
 }
