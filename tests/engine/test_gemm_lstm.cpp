@@ -87,6 +87,25 @@ TEST(GemmLstm, Bf16MatchesTheOnednnBf16Primitive) {
                       {1e-6, 1.5e-2, 5e-4});
 }
 
+// The rule: fold where the table's products are at most a quarter of the ones they replace, and
+// only a token input into an LSTM on the GEMM cell can.
+TEST(EmbeddingFold, AutomaticWhereTheTableIsAQuarterOfTheRowsOrLess) {
+  ModelConfig m = lm(LstmKernel::gemm, Precision::f32);  // V = 40
+  EXPECT_TRUE(m.folds_embedding(4, 40));
+  EXPECT_FALSE(m.folds_embedding(1, 159));
+  m.embedding_fold = EmbeddingFold::never;
+  EXPECT_FALSE(m.folds_embedding(100, 100));
+  m.embedding_fold = EmbeddingFold::always;
+  EXPECT_TRUE(m.folds_embedding(1, 1));
+  EXPECT_FALSE(lm(LstmKernel::primitive, Precision::f32, EmbeddingFold::always).folds_embedding(100, 100));
+  ModelConfig gru = lm(LstmKernel::gemm, Precision::f32, EmbeddingFold::always);
+  gru.cell = Cell::gru;
+  EXPECT_FALSE(gru.folds_embedding(100, 100));
+  ModelConfig dense = lm(LstmKernel::gemm, Precision::f32, EmbeddingFold::always);
+  dense.vocab = 0, dense.input = 8;
+  EXPECT_FALSE(dense.folds_embedding(100, 100));
+}
+
 // The folded embedding against X0 = embedding rows through W_ih, on the same cell: f32 differs by
 // summation order only.
 TEST(GemmLstm, FoldedEmbeddingMatchesTheEmbeddingThroughWih) {

@@ -135,14 +135,21 @@ TEST(ModelConfig, BadSettingsNameTheKey) {
   expect_key(m, "model.init_scale");
 }
 
+// Through the embedding, and through a folded embedding's table, training and evaluating.
 TEST(Model, TokenOutsideVocabularyIsAConfigError) {
-  const ModelConfig m = config(Cell::gru, 1);
-  Model model(m, 1);
-  std::vector<int32_t> x = {1, 9}, y = {0, 0};  // 9 == V
-  std::vector<uint8_t> has = {1, 1};
-  WindowBatch w{2, 1, 0, 2, true, x.data(), nullptr, y.data(), nullptr, has.data()};
-  RecurrentState s = model.make_state(1);
-  EXPECT_THROW(model.forward(s, w), ConfigError);
+  ModelConfig folded = config(Cell::lstm, 1);
+  folded.embedding_fold = EmbeddingFold::always;
+  for (const ModelConfig& m : {config(Cell::gru, 1), folded}) {
+    Model model(m, 1);
+    std::vector<int32_t> x = {1, 9}, y = {0, 0};  // 9 == V
+    std::vector<uint8_t> has = {1, 1};
+    WindowBatch w{2, 1, 0, 2, true, x.data(), nullptr, y.data(), nullptr, has.data()};
+    ASSERT_EQ(m.folds_embedding(2, 1), m.cell == Cell::lstm);
+    RecurrentState s = model.make_state(1);
+    std::vector<float> grads(model.layout().size());
+    EXPECT_THROW(model.forward(s, w), ConfigError) << name(m.cell);
+    EXPECT_THROW(model.forward_backward(grads, s, w), ConfigError) << name(m.cell);
+  }
 }
 
 }  // namespace
