@@ -129,9 +129,9 @@ const void* Model::input(const WindowBatch& w, bool fold) {
     return nullptr;
   }
   if (bf16_) {
-    embedding_forward(reinterpret_cast<bfloat16*>(X(0)), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
+    embedding_forward(reinterpret_cast<bfloat16*>(X(0)), w.tokens, emb, w.T * w.B, V, E);
   } else {
-    embedding_forward(reinterpret_cast<float*>(X(0)), w.tokens, emb, w.T * w.B, config_.vocab, config_.embedding);
+    embedding_forward(reinterpret_cast<float*>(X(0)), w.tokens, emb, w.T * w.B, V, E);
   }
   return X(0);
 }

@@ -55,12 +55,9 @@ class RecurrentLayer {
   // first forward and the first backward after this call: once per pass, not per chunk.
   void set_weights(const float* w_ih, const float* w_hh);
 
-  // Whether the layer can take a token input folded into it (TokenRows, engine/gemm_lstm.h):
-  // an LSTM on the GEMM cell.
-  bool folds_tokens() const { return gemm_ != nullptr; }
-
   // dst, dst_state <- layer(src, src_state). workspace != nullptr selects forward_training.
-  // tokens.ids set (folds_tokens() only): the input is the folded token rows, src is not read.
+  // tokens.ids set (an LSTM on the GEMM cell only, see ModelConfig::folds_embedding): the input
+  // is the folded token rows, src is not read.
   void forward(void* dst, StatePtr dst_state, const void* src, StatePtr src_state, const float* bias,
                void* workspace, int T, int B, dnnl::stream& s, Scratchpad& scratch,
                const TokenRows& tokens = {});
